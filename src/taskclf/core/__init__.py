@@ -1,0 +1,1 @@
+"""Core library: schema loading, the inference-policy facade and its persistence."""

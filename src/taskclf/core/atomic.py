@@ -1,0 +1,62 @@
+"""Durable, atomic replacement of small files.
+
+Readers of a file written here see either the old content or the new one, never
+a mix, even when several processes write at once: each writer fills its own
+uniquely named temporary file in the destination folder, flushes and fsyncs it,
+renames it over the destination with :func:`os.replace` (atomic on POSIX), and
+fsyncs the folder so the rename itself survives a crash.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+__all__ = ["write_text_atomic"]
+
+
+def write_text_atomic(path: Path, text: str) -> Path:
+    """Replace ``path`` with ``text`` (UTF-8) atomically and durably.
+
+    Missing parent folders are created. On any failure the previous file, if
+    any, is left exactly as it was and no temporary file is left behind.
+
+    Returns:
+        ``path``.
+
+    Raises:
+        OSError: the folder cannot be created or written, the disk is full, ...
+    """
+    data = text.encode("utf-8")
+    folder = path.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as tmp:
+            tmp.write(data)
+            tmp.flush()
+            os.fsync(tmp.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp_name)
+        raise
+    _fsync_folder(folder)
+    return path
+
+
+def _fsync_folder(folder: Path) -> None:
+    # Makes the rename durable. Some file systems refuse to fsync a directory;
+    # the data itself is already safe, so that is not an error worth raising.
+    try:
+        dir_fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)

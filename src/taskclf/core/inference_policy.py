@@ -1,0 +1,335 @@
+"""Versioned inference-policy artifact: model + calibration + reject threshold.
+
+The :class:`InferencePolicy` is the deployment descriptor of a classifier. It
+binds one model bundle to an optional calibrator store and the reject threshold
+tuned on the (possibly calibrated) scores, and is stored as
+``models/inference_policy.json``. Paths inside it are relative to the folder
+above ``models/`` (TASKCLF_HOME).
+
+What a valid policy is, including every default, is stated once, in the JSON
+Schema ``inference_policy.v1.json``; this module is a thin typed facade over it
+that adds what a schema cannot: checks against the artifacts on disk
+(:func:`validate_policy`), atomic persistence and provenance.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from taskclf.core.atomic import write_text_atomic
+from taskclf.core.errors import (
+    DiskCheckFailure,
+    PolicyDiskCheckError,
+    PolicyFileError,
+    PolicySchemaError,
+    PolicyValidationError,
+)
+from taskclf.core.jsonio import JSONFileError, dumps_json, parse_json_bytes, read_file_bytes
+from taskclf.core.layout import POLICY_FILENAME, policy_path
+from taskclf.core.policy_checks import check_policy_artifacts, validate_policy
+from taskclf.core.policy_template import (
+    render_default_inference_policy_template_json,
+    write_inference_policy_starter_template,
+)
+from taskclf.core.provenance import current_git_commit, utc_now_iso
+from taskclf.core.schemas import POLICY_SCHEMA, SchemaIssue, load_schema, validate_document
+
+__all__ = [
+    "DEFAULT_REJECT_THRESHOLD",
+    "DEFAULT_SOURCE",
+    "POLICY_FILENAME",
+    "DiskCheckFailure",
+    "InferencePolicy",
+    "PolicyDiskCheckError",
+    "PolicyFileError",
+    "PolicySchemaError",
+    "PolicyValidationError",
+    "SchemaIssue",
+    "build_inference_policy",
+    "check_policy_artifacts",
+    "load_inference_policy",
+    "policy_path",
+    "read_inference_policy",
+    "remove_inference_policy",
+    "render_default_inference_policy_template_json",
+    "save_inference_policy",
+    "validate_policy",
+    "validate_policy_document",
+    "write_inference_policy_starter_template",
+]
+
+logger = logging.getLogger(__name__)
+
+def _schema_default(name: str) -> Any:
+    return load_schema(POLICY_SCHEMA)["properties"][name]["default"]
+
+
+DEFAULT_REJECT_THRESHOLD: float = _schema_default("reject_threshold")
+"""Reject threshold used when none is given: the schema's default."""
+
+DEFAULT_SOURCE: str = _schema_default("source")
+"""``source`` used when none is given: the schema's default."""
+
+
+class _Unset:
+    """Marker for "not given": the schema's default applies."""
+
+    def __repr__(self) -> str:
+        return "<from schema>"
+
+
+_UNSET: Any = _Unset()
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class InferencePolicy:
+    """Versioned deployment descriptor binding model + calibration + threshold.
+
+    Construct it with keywords; fields left out take the schema's defaults
+    (``created_at`` defaults to now, in UTC). Every instance is validated
+    against ``inference_policy.v1.json`` on construction, so an invalid
+    ``InferencePolicy`` cannot exist: construction raises
+    :class:`PolicySchemaError` listing every problem.
+
+    Instances are immutable and compare by value. ``model_label_set`` is a
+    tuple and ``per_user_reject_thresholds`` a read-only mapping.
+    ``annotations`` holds the keys the schema passes through untouched
+    (``$schema`` and notes whose names start with ``_``, such as ``_help``).
+    """
+
+    policy_version: str = _UNSET
+    model_dir: str = _UNSET
+    model_schema_hash: str = _UNSET
+    model_label_set: tuple[str, ...] = _UNSET
+    calibrator_store_dir: str | None = _UNSET
+    calibration_method: str | None = _UNSET
+    reject_threshold: float = _UNSET
+    created_at: str = _UNSET
+    source: str = _UNSET
+    git_commit: str = _UNSET
+    per_user_reject_thresholds: Mapping[str, float] | None = field(default=_UNSET, hash=False)
+    annotations: Mapping[str, Any] = field(default=_UNSET, hash=False)
+
+    def __post_init__(self) -> None:
+        schema_properties = load_schema(POLICY_SCHEMA)["properties"]
+        document: dict[str, Any] = {}
+        for name, spec in schema_properties.items():
+            value = getattr(self, name)
+            if value is _UNSET:
+                if name == "created_at":
+                    value = utc_now_iso()
+                elif "default" in spec:
+                    value = copy.deepcopy(spec["default"])
+                else:
+                    continue  # a required field left out: the schema reports it
+            document[name] = _as_json_value(value)
+        annotations = {} if self.annotations is _UNSET else dict(self.annotations)
+        issues = validate_document(POLICY_SCHEMA, {**document, **annotations})
+        if issues:
+            raise PolicySchemaError(issues)
+        for name, value in document.items():
+            object.__setattr__(self, name, _frozen(value))
+        object.__setattr__(self, "annotations", MappingProxyType(copy.deepcopy(annotations)))
+
+    @classmethod
+    def from_dict(cls, document: Mapping[str, Any], /) -> InferencePolicy:
+        """Build a policy from its JSON form (as stored in ``inference_policy.json``).
+
+        Raises:
+            PolicySchemaError: ``document`` breaks the schema (every issue is listed).
+        """
+        if not isinstance(document, Mapping):
+            raise PolicySchemaError(validate_document(POLICY_SCHEMA, document))
+        names = {f.name for f in fields(cls)} - {"annotations"}
+        known = {key: value for key, value in document.items() if key in names}
+        others = {key: value for key, value in document.items() if key not in names}
+        return cls(**known, annotations=others)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON form: ``$schema`` first, then fields in schema order, then notes."""
+        result: dict[str, Any] = {
+            key: copy.deepcopy(value)
+            for key, value in self.annotations.items()
+            if key.startswith("$")
+        }
+        for name in load_schema(POLICY_SCHEMA)["properties"]:
+            result[name] = _as_json_value(getattr(self, name))
+        for key, value in self.annotations.items():
+            if not key.startswith("$"):
+                result[key] = copy.deepcopy(value)
+        return result
+
+    def to_json(self) -> str:
+        """Return the exact text :func:`save_inference_policy` writes."""
+        return dumps_json(self.to_dict())
+
+
+def _as_json_value(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return [_as_json_value(item) for item in value]
+    if isinstance(value, Mapping):
+        return {key: _as_json_value(item) for key, item in value.items()}
+    return value
+
+
+def _frozen(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(value)
+    if isinstance(value, dict):
+        return MappingProxyType(value)
+    return value
+
+
+def validate_policy_document(document: Any) -> tuple[SchemaIssue, ...]:
+    """Validate a plain policy document (e.g. parsed JSON) against the schema.
+
+    Returns every issue, best first; an empty tuple means the document is a
+    valid policy. Disk checks are not run (see :func:`validate_policy`).
+    """
+    return validate_document(POLICY_SCHEMA, document)
+
+
+def build_inference_policy(
+    *,
+    model_dir: str,
+    model_schema_hash: str,
+    model_label_set: list[str],
+    reject_threshold: float = DEFAULT_REJECT_THRESHOLD,
+    calibrator_store_dir: str | None = None,
+    calibration_method: str | None = None,
+    source: str = DEFAULT_SOURCE,
+) -> InferencePolicy:
+    """Convenience builder that fills in provenance fields automatically.
+
+    Labels are sorted, ``created_at`` is now (UTC) and ``git_commit`` is the
+    commit of the current git checkout (``"unknown"`` outside one).
+
+    Args:
+        model_dir: path to the model bundle, relative to TASKCLF_HOME.
+        model_schema_hash: schema hash from the model's ``metadata.json``.
+        model_label_set: label set from the model's ``metadata.json``.
+        reject_threshold: reject threshold for this model + calibration pair.
+        calibrator_store_dir: path to the calibrator store, relative to
+            TASKCLF_HOME, or ``None`` for identity calibration.
+        calibration_method: ``"temperature"``, ``"isotonic"`` or ``None``.
+        source: what created the policy (``"manual"``, ``"tune-reject"``, ...).
+
+    Raises:
+        PolicySchemaError: the values do not make a valid policy.
+    """
+    return InferencePolicy(
+        model_dir=model_dir,
+        model_schema_hash=model_schema_hash,
+        model_label_set=tuple(sorted(model_label_set)),
+        reject_threshold=reject_threshold,
+        calibrator_store_dir=calibrator_store_dir,
+        calibration_method=calibration_method,
+        created_at=utc_now_iso(),
+        source=source,
+        git_commit=current_git_commit(),
+    )
+
+
+def save_inference_policy(policy: InferencePolicy, models_dir: Path) -> Path:
+    """Atomically persist ``policy`` as ``models_dir/inference_policy.json``.
+
+    ``models_dir`` is created when missing. The file is written to a uniquely
+    named temporary file in the same folder, fsynced and renamed over the
+    destination, so readers (in any process) see the old policy or the new
+    one, never a partial file; on failure the previous file is intact.
+
+    Returns:
+        The path of the written file.
+
+    Raises:
+        OSError: the folder cannot be created or written.
+    """
+    return write_text_atomic(policy_path(models_dir), policy.to_json())
+
+
+# Per-process cache of the last bytes read from each policy path and what they
+# parsed to. It is keyed on the bytes themselves, not on timestamps: coarse
+# mtimes and reused inode numbers can hide a rewrite from a stat-only cache.
+_read_cache: dict[str, tuple[bytes, InferencePolicy | PolicyValidationError]] = {}
+_READ_CACHE_LIMIT = 64
+
+
+def read_inference_policy(path: Path) -> InferencePolicy:
+    """Read and validate the policy file at ``path`` (schema only, no disk checks).
+
+    Reading the same bytes again returns the same immutable policy without
+    parsing or validating them a second time.
+
+    Raises:
+        FileNotFoundError: there is no file at ``path``.
+        PolicyFileError: the file cannot be read or is not acceptable JSON.
+        PolicySchemaError: the JSON breaks the schema (every issue is listed).
+    """
+    path = Path(path)
+    try:
+        data = read_file_bytes(path)
+    except JSONFileError as exc:
+        raise PolicyFileError(path, exc.reason) from exc
+    key = str(path.absolute())
+    cached = _read_cache.get(key)
+    if cached is not None and cached[0] == data:
+        outcome = cached[1]
+    else:
+        outcome = _parse_policy(data, path)
+        if len(_read_cache) >= _READ_CACHE_LIMIT:
+            _read_cache.clear()
+        _read_cache[key] = (data, outcome)
+    if isinstance(outcome, PolicyValidationError):
+        raise outcome.with_traceback(None)
+    return outcome
+
+
+def _parse_policy(data: bytes, path: Path) -> InferencePolicy | PolicyValidationError:
+    try:
+        document = parse_json_bytes(data, source=path)
+    except JSONFileError as exc:
+        return PolicyFileError(path, exc.reason)
+    issues = validate_document(POLICY_SCHEMA, document)
+    if issues:
+        return PolicySchemaError(issues, path)
+    return InferencePolicy.from_dict(document)
+
+
+def load_inference_policy(models_dir: Path) -> InferencePolicy | None:
+    """Load the inference policy from ``models_dir/inference_policy.json``.
+
+    Returns ``None`` without raising when the file is missing, and ``None``
+    with one WARNING log naming the file and the reason (JSON pointer and
+    message) when it cannot be read, is not strict JSON or fails the schema.
+    Disk checks are not run here; see :func:`validate_policy`.
+    """
+    path = policy_path(models_dir)
+    try:
+        return read_inference_policy(path)
+    except FileNotFoundError:
+        return None
+    except PolicyValidationError as exc:
+        logger.warning("ignoring invalid inference policy: %s", exc.message)
+        return None
+
+
+def remove_inference_policy(models_dir: Path) -> bool:
+    """Delete ``models_dir/inference_policy.json`` if it exists.
+
+    Returns:
+        ``True`` when a file was removed, ``False`` when there was none.
+
+    Raises:
+        OSError: the path exists but cannot be removed (e.g. it is a folder).
+    """
+    try:
+        policy_path(models_dir).unlink()
+    except FileNotFoundError:
+        return False
+    return True

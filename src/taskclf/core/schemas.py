@@ -1,0 +1,272 @@
+"""The JSON Schemas shipped with taskclf, loaded once per process.
+
+The schema files are package data of :mod:`taskclf.schemas` (the repository's
+top-level ``schemas/`` folder) and are the single source of truth for what a
+valid document is. This module reads them with :mod:`importlib.resources`,
+puts all of them in one :class:`referencing.Registry` (so ``$ref`` between our
+schemas resolves locally; a reference to anything else is an error, never a
+network fetch) and hands out one cached validator per schema.
+
+:mod:`jsonschema` is imported only when a document is actually validated, so
+code paths that merely read schema text or defaults stay fast to start.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import json
+import math
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from importlib.resources import files
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
+    from jsonschema.protocols import Validator
+    from referencing import Registry
+
+__all__ = [
+    "ACTIVE_POINTER_SCHEMA",
+    "CALIBRATOR_STORE_SCHEMA",
+    "MODEL_METADATA_SCHEMA",
+    "MODEL_METRICS_SCHEMA",
+    "POLICY_SCHEMA",
+    "SchemaIssue",
+    "SchemaResourceError",
+    "json_pointer",
+    "load_schema",
+    "schema_names",
+    "schema_text",
+    "validate_document",
+]
+
+POLICY_SCHEMA = "inference_policy.v1.json"
+MODEL_METADATA_SCHEMA = "model_metadata.v1.json"
+MODEL_METRICS_SCHEMA = "model_metrics.v1.json"
+CALIBRATOR_STORE_SCHEMA = "calibrator_store.v1.json"
+ACTIVE_POINTER_SCHEMA = "active_pointer.v1.json"
+
+_PACKAGE = "taskclf.schemas"
+
+
+class SchemaResourceError(Exception):
+    """A schema that taskclf needs is missing from its installation."""
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaIssue:
+    """One way in which a document breaks its schema.
+
+    Attributes:
+        pointer: JSON pointer (RFC 6901) of the offending value; ``""`` is the
+            whole document.
+        message: what is wrong, e.g. ``1.5 is greater than the maximum of 1``.
+        value: the offending value itself.
+        keyword: the schema keyword that failed (``maximum``, ``required``, ...).
+        hint: how to fix it, taken from the schema's own text, or ``None``.
+    """
+
+    pointer: str
+    message: str
+    value: Any = field(compare=False)
+    keyword: str
+    hint: str | None = None
+
+    @property
+    def location(self) -> str:
+        """The pointer for display: ``(root)`` stands for the whole document."""
+        return self.pointer or "(root)"
+
+    def __str__(self) -> str:
+        text = f"{self.location}: {self.message}"
+        return f"{text} ({self.hint.rstrip('.')})" if self.hint else text
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form, as used by ``--format json`` output."""
+        return {
+            "pointer": self.pointer,
+            "message": self.message,
+            "keyword": self.keyword,
+            "hint": self.hint,
+            "value": _jsonable(self.value),
+        }
+
+
+def _jsonable(value: Any) -> Any:
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError):
+        return repr(value)
+    return value
+
+
+@functools.cache
+def schema_names() -> tuple[str, ...]:
+    """Names of every schema file shipped with taskclf, sorted."""
+    return tuple(
+        sorted(
+            entry.name for entry in files(_PACKAGE).iterdir() if entry.name.endswith(".json")
+        )
+    )
+
+
+@functools.cache
+def schema_text(name: str) -> str:
+    """The exact text of the schema file ``name`` (e.g. for ``taskclf policy schema``).
+
+    Raises:
+        SchemaResourceError: no such schema ships with this installation.
+    """
+    try:
+        return (files(_PACKAGE) / name).read_text(encoding="utf-8")
+    except (FileNotFoundError, NotADirectoryError) as exc:
+        raise SchemaResourceError(
+            f"schema {name!r} is missing from the taskclf installation "
+            f"(package {_PACKAGE}); reinstall taskclf"
+        ) from exc
+
+
+@functools.cache
+def load_schema(name: str) -> Mapping[str, Any]:
+    """The parsed schema ``name``. Shared by all callers: do not modify it."""
+    schema: Mapping[str, Any] = json.loads(schema_text(name))
+    return schema
+
+
+@functools.cache
+def _registry() -> Registry:
+    from referencing import Registry, Resource
+
+    resources = []
+    for name in schema_names():
+        contents = load_schema(name)
+        resources.append((contents["$id"], Resource.from_contents(contents)))
+    # No ``retrieve`` callable: a $ref outside our own files is unresolvable.
+    registry: Registry = Registry().with_resources(resources).crawl()
+    return registry
+
+
+def _is_json_number(checker: Any, instance: Any) -> bool:
+    # JSON has no NaN or infinities, and a schema's minimum/maximum cannot
+    # catch NaN (every comparison with it is false), so a non-finite float is
+    # simply not a JSON number.
+    if isinstance(instance, bool) or not isinstance(instance, int | float):
+        return False
+    return isinstance(instance, int) or math.isfinite(instance)
+
+
+@functools.cache
+def _validator(name: str) -> Validator:
+    from jsonschema import Draft7Validator, validators
+
+    schema = load_schema(name)
+    Draft7Validator.check_schema(schema)
+    type_checker = Draft7Validator.TYPE_CHECKER.redefine("number", _is_json_number)
+    validator_class = validators.extend(Draft7Validator, type_checker=type_checker)
+    validator: Validator = validator_class(schema, registry=_registry())
+    return validator
+
+
+def validate_document(name: str, document: Any) -> tuple[SchemaIssue, ...]:
+    """Validate ``document`` against schema ``name``; return every issue, best first.
+
+    An empty tuple means the document is valid. The validator (and the
+    registry behind it) is built once per process and reused.
+    """
+    validator = _validator(name)
+    raw_errors = list(validator.iter_errors(document))
+    if not raw_errors:
+        return ()
+    from jsonschema.exceptions import best_match, relevance
+
+    # For anyOf/oneOf, show the branch that came closest, as best_match does.
+    errors = [best_match([error]) or error for error in raw_errors]
+    ranked = sorted(errors, key=_ranking(relevance))
+    root = load_schema(name)
+    return tuple(issue for error in ranked for issue in _issues_from(error, root))
+
+
+def _ranking(relevance: Any) -> Any:
+    def key(error: ValidationError) -> tuple[Any, ...]:
+        depth, _path, not_weak, strong, mismatched_type = relevance(error)
+        # Shallow errors first (they say the most), then strong keywords, then
+        # keywords that are not weak, then type mismatches.
+        return (-depth, not not_weak, not strong, not mismatched_type)
+
+    return key
+
+
+def json_pointer(parts: Iterable[str | int]) -> str:
+    """Build an RFC 6901 JSON pointer from path parts (escaping ``~`` and ``/``)."""
+    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in parts)
+
+
+def _issues_from(error: ValidationError, root: Mapping[str, Any]) -> Iterator[SchemaIssue]:
+    path = list(error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        yield from _unknown_key_issues(error, path)
+        return
+    if error.validator == "required" and isinstance(error.instance, dict):
+        for missing in error.validator_value:
+            if missing not in error.instance and error.message.startswith(repr(missing)):
+                described = _property_schema(error.schema, missing)
+                yield SchemaIssue(
+                    pointer=json_pointer([*path, missing]),
+                    message=f"{missing!r} is required but missing",
+                    value=None,
+                    keyword="required",
+                    hint=described.get("description") or described.get("errorMessage"),
+                )
+                return
+    message = error.message
+    if error.validator == "pattern":
+        # The raw regular expression helps nobody; the hint explains the format.
+        message = f"{error.instance!r} does not have the expected format"
+    yield SchemaIssue(
+        pointer=json_pointer(path),
+        message=message,
+        value=error.instance,
+        keyword=str(error.validator),
+        hint=_hint_for(error, root, path),
+    )
+
+
+def _unknown_key_issues(error: ValidationError, path: list[str | int]) -> Iterator[SchemaIssue]:
+    schema = error.schema
+    known = list(schema.get("properties", {}))
+    patterns = [re.compile(p) for p in schema.get("patternProperties", {})]
+    for key, value in error.instance.items():
+        if key in known or any(p.search(key) for p in patterns):
+            continue
+        close = difflib.get_close_matches(key, known, n=1)
+        hint = (
+            f"did you mean {close[0]!r}?"
+            if close
+            else "remove it, or fix its spelling; known keys: " + ", ".join(known)
+        )
+        yield SchemaIssue(
+            pointer=json_pointer([*path, key]),
+            message=f"unknown key {key!r}",
+            value=value,
+            keyword="additionalProperties",
+            hint=hint,
+        )
+
+
+def _property_schema(schema: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    prop = schema.get("properties", {}).get(name, {})
+    return prop if isinstance(prop, Mapping) else {}
+
+
+def _hint_for(
+    error: ValidationError, root: Mapping[str, Any], path: list[str | int]
+) -> str | None:
+    # The schema's own ``errorMessage`` (also shown by VS Code) at the failing
+    # node, else at the top-level property that holds the offending value.
+    hint = error.schema.get("errorMessage") if isinstance(error.schema, Mapping) else None
+    if hint is None and path and isinstance(path[0], str):
+        hint = _property_schema(root, path[0]).get("errorMessage")
+    return hint if isinstance(hint, str) else None

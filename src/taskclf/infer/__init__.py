@@ -1,0 +1,1 @@
+"""Inference resolution: which model, calibrator and threshold inference uses."""

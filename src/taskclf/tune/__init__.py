@@ -1,0 +1,1 @@
+"""Reject-threshold tuning on held-out predictions."""
