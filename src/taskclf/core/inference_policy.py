@@ -66,6 +66,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+
 def _schema_default(name: str) -> Any:
     return load_schema(POLICY_SCHEMA)["properties"][name]["default"]
 

@@ -104,8 +104,12 @@ def read_artifact_document(
     return document, None
 
 
-def _failure(check: str, file: Path | str, expected: Any, found: Any, message: str) -> DiskCheckFailure:
-    return DiskCheckFailure(check=check, file=str(file), expected=expected, found=found, message=message)
+def _failure(
+    check: str, file: Path | str, expected: Any, found: Any, message: str
+) -> DiskCheckFailure:
+    return DiskCheckFailure(
+        check=check, file=str(file), expected=expected, found=found, message=message
+    )
 
 
 def _check_bundle(
@@ -113,69 +117,104 @@ def _check_bundle(
 ) -> dict[str, Any] | None:
     bundle = inside_home(home, policy.model_dir)
     if bundle is None:
-        failures.append(_failure(
-            "model_dir_inside_home", home / policy.model_dir, f"a folder inside {home}",
-            str((home / policy.model_dir).resolve()),
-            f"model_dir {policy.model_dir} leads outside TASKCLF_HOME ({home}) through a "
-            "symbolic link; point it at a bundle folder inside TASKCLF_HOME",
-        ))
+        failures.append(
+            _failure(
+                "model_dir_inside_home",
+                home / policy.model_dir,
+                f"a folder inside {home}",
+                str((home / policy.model_dir).resolve()),
+                f"model_dir {policy.model_dir} leads outside TASKCLF_HOME ({home}) through a "
+                "symbolic link; point it at a bundle folder inside TASKCLF_HOME",
+            )
+        )
         return None
     if not bundle.is_dir():
         found = "a file" if bundle.exists() else "nothing"
-        failures.append(_failure(
-            "model_dir_exists", bundle, "a model bundle folder", found,
-            f"model_dir {policy.model_dir}: expected a model bundle folder at {bundle}, "
-            f"found {found}; point model_dir at an existing bundle (models/<run_id>)",
-        ))
+        failures.append(
+            _failure(
+                "model_dir_exists",
+                bundle,
+                "a model bundle folder",
+                found,
+                f"model_dir {policy.model_dir}: expected a model bundle folder at {bundle}, "
+                f"found {found}; point model_dir at an existing bundle (models/<run_id>)",
+            )
+        )
         return None
-    return _read_bound_file(bundle, METADATA_FILENAME, MODEL_METADATA_SCHEMA, "model_metadata",
-                            home, failures)
+    return _read_bound_file(
+        bundle, METADATA_FILENAME, MODEL_METADATA_SCHEMA, "model_metadata", home, failures
+    )
 
 
 def _read_bound_file(
-    folder: Path, filename: str, schema_name: str, check: str, home: Path,
+    folder: Path,
+    filename: str,
+    schema_name: str,
+    check: str,
+    home: Path,
     failures: list[DiskCheckFailure],
 ) -> dict[str, Any] | None:
     path = folder / filename
     resolved = inside_home(home, path)
     if resolved is None:
-        failures.append(_failure(
-            f"{check}_inside_home", path, f"a file inside {home}", str(path.resolve()),
-            f"{path} is a symbolic link leading outside TASKCLF_HOME ({home}); "
-            "replace it with the file itself",
-        ))
+        failures.append(
+            _failure(
+                f"{check}_inside_home",
+                path,
+                f"a file inside {home}",
+                str(path.resolve()),
+                f"{path} is a symbolic link leading outside TASKCLF_HOME ({home}); "
+                "replace it with the file itself",
+            )
+        )
         return None
     document, reason = read_artifact_document(resolved, schema_name)
     if document is None:
-        failures.append(_failure(
-            check, path, f"a {filename} valid against {schema_name}", reason,
-            f"{reason}; fix or regenerate {filename}",
-        ))
+        failures.append(
+            _failure(
+                check,
+                path,
+                f"a {filename} valid against {schema_name}",
+                reason,
+                f"{reason}; fix or regenerate {filename}",
+            )
+        )
     return document
 
 
 def _check_bundle_matches(
-    policy: InferencePolicy, metadata: dict[str, Any], home: Path,
+    policy: InferencePolicy,
+    metadata: dict[str, Any],
+    home: Path,
     failures: list[DiskCheckFailure],
 ) -> None:
     metadata_file = home / policy.model_dir / METADATA_FILENAME
     if metadata["schema_hash"] != policy.model_schema_hash:
-        failures.append(_failure(
-            "schema_hash_matches", metadata_file, policy.model_schema_hash,
-            metadata["schema_hash"],
-            f"model_schema_hash {policy.model_schema_hash!r} does not match schema_hash "
-            f"{metadata['schema_hash']!r} in {metadata_file}; recreate the policy with "
-            f"`taskclf policy create --model-dir {policy.model_dir}`",
-        ))
+        failures.append(
+            _failure(
+                "schema_hash_matches",
+                metadata_file,
+                policy.model_schema_hash,
+                metadata["schema_hash"],
+                f"model_schema_hash {policy.model_schema_hash!r} does not match schema_hash "
+                f"{metadata['schema_hash']!r} in {metadata_file}; recreate the policy with "
+                f"`taskclf policy create --model-dir {policy.model_dir}`",
+            )
+        )
     expected_labels = sorted(policy.model_label_set)
     found_labels = sorted(metadata["label_set"])
     if expected_labels != found_labels:
-        failures.append(_failure(
-            "label_set_matches", metadata_file, expected_labels, found_labels,
-            f"model_label_set {expected_labels} does not match label_set {found_labels} "
-            f"in {metadata_file}; recreate the policy with "
-            f"`taskclf policy create --model-dir {policy.model_dir}`",
-        ))
+        failures.append(
+            _failure(
+                "label_set_matches",
+                metadata_file,
+                expected_labels,
+                found_labels,
+                f"model_label_set {expected_labels} does not match label_set {found_labels} "
+                f"in {metadata_file}; recreate the policy with "
+                f"`taskclf policy create --model-dir {policy.model_dir}`",
+            )
+        )
 
 
 def _check_store(
@@ -183,50 +222,77 @@ def _check_store(
 ) -> dict[str, Any] | None:
     store = inside_home(home, store_dir)
     if store is None:
-        failures.append(_failure(
-            "calibrator_store_inside_home", home / store_dir, f"a folder inside {home}",
-            str((home / store_dir).resolve()),
-            f"calibrator_store_dir {store_dir} leads outside TASKCLF_HOME ({home}) through "
-            "a symbolic link; point it at a store folder inside TASKCLF_HOME",
-        ))
+        failures.append(
+            _failure(
+                "calibrator_store_inside_home",
+                home / store_dir,
+                f"a folder inside {home}",
+                str((home / store_dir).resolve()),
+                f"calibrator_store_dir {store_dir} leads outside TASKCLF_HOME ({home}) through "
+                "a symbolic link; point it at a store folder inside TASKCLF_HOME",
+            )
+        )
         return None
     if not store.is_dir():
         found = "a file" if store.exists() else "nothing"
-        failures.append(_failure(
-            "calibrator_store_exists", store, "a calibrator store folder", found,
-            f"calibrator_store_dir {store_dir}: expected a calibrator store folder at "
-            f"{store}, found {found}; fix the path or set calibrator_store_dir and "
-            "calibration_method to null",
-        ))
+        failures.append(
+            _failure(
+                "calibrator_store_exists",
+                store,
+                "a calibrator store folder",
+                found,
+                f"calibrator_store_dir {store_dir}: expected a calibrator store folder at "
+                f"{store}, found {found}; fix the path or set calibrator_store_dir and "
+                "calibration_method to null",
+            )
+        )
         return None
-    return _read_bound_file(store, STORE_FILENAME, CALIBRATOR_STORE_SCHEMA, "calibrator_store",
-                            home, failures)
+    return _read_bound_file(
+        store, STORE_FILENAME, CALIBRATOR_STORE_SCHEMA, "calibrator_store", home, failures
+    )
 
 
 def _check_store_matches(
-    policy: InferencePolicy, store: dict[str, Any], home: Path,
+    policy: InferencePolicy,
+    store: dict[str, Any],
+    home: Path,
     failures: list[DiskCheckFailure],
 ) -> None:
     store_file = home / str(policy.calibrator_store_dir) / STORE_FILENAME
     store_hash = store.get("model_schema_hash")
     if store_hash is not None and store_hash != policy.model_schema_hash:
-        failures.append(_failure(
-            "store_schema_hash_matches", store_file, policy.model_schema_hash, store_hash,
-            f"{store_file} was fitted for model_schema_hash {store_hash!r}, but the policy's "
-            f"is {policy.model_schema_hash!r}; use the calibrator store fitted for this model",
-        ))
+        failures.append(
+            _failure(
+                "store_schema_hash_matches",
+                store_file,
+                policy.model_schema_hash,
+                store_hash,
+                f"{store_file} was fitted for model_schema_hash {store_hash!r}, but the policy's "
+                f"is {policy.model_schema_hash!r}; use the calibrator store fitted for this model",
+            )
+        )
     bundle_id = store.get("model_bundle_id")
     bundle_name = PurePosixPath(policy.model_dir).name
     if bundle_id is not None and bundle_id != bundle_name:
-        failures.append(_failure(
-            "store_bundle_matches", store_file, bundle_name, bundle_id,
-            f"{store_file} was fitted for model bundle {bundle_id!r}, but the policy's "
-            f"model_dir is {policy.model_dir}; use the calibrator store fitted for this model",
-        ))
+        failures.append(
+            _failure(
+                "store_bundle_matches",
+                store_file,
+                bundle_name,
+                bundle_id,
+                f"{store_file} was fitted for model bundle {bundle_id!r}, but the policy's "
+                f"model_dir is {policy.model_dir}; use the calibrator store fitted for this model",
+            )
+        )
     method = store.get("method")
     if method is not None and method != policy.calibration_method:
-        failures.append(_failure(
-            "calibration_method_matches", store_file, method, policy.calibration_method,
-            f"{store_file} calibrates with method {method!r}, but the policy's "
-            f"calibration_method is {policy.calibration_method!r}; set it to {method!r}",
-        ))
+        failures.append(
+            _failure(
+                "calibration_method_matches",
+                store_file,
+                method,
+                policy.calibration_method,
+                f"{store_file} calibrates with method {method!r}, but the policy's "
+                f"calibration_method is {policy.calibration_method!r}; set it to {method!r}",
+            )
+        )

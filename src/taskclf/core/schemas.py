@@ -107,9 +107,7 @@ def _jsonable(value: Any) -> Any:
 def schema_names() -> tuple[str, ...]:
     """Names of every schema file shipped with taskclf, sorted."""
     return tuple(
-        sorted(
-            entry.name for entry in files(_PACKAGE).iterdir() if entry.name.endswith(".json")
-        )
+        sorted(entry.name for entry in files(_PACKAGE).iterdir() if entry.name.endswith(".json"))
     )
 
 
@@ -165,7 +163,9 @@ def _validator(name: str) -> Validator:
     schema = load_schema(name)
     Draft7Validator.check_schema(schema)
     type_checker = Draft7Validator.TYPE_CHECKER.redefine("number", _is_json_number)
-    validator_class = validators.extend(Draft7Validator, type_checker=type_checker)
+    validator_class = validators.extend(  # type: ignore[no-untyped-call]
+        Draft7Validator, type_checker=type_checker
+    )
     validator: Validator = validator_class(schema, registry=_registry())
     return validator
 
@@ -206,13 +206,16 @@ def json_pointer(parts: Iterable[str | int]) -> str:
 
 def _issues_from(error: ValidationError, root: Mapping[str, Any]) -> Iterator[SchemaIssue]:
     path = list(error.absolute_path)
-    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        yield from _unknown_key_issues(error, path)
+    schema: Mapping[str, Any] = error.schema if isinstance(error.schema, Mapping) else {}
+    instance: Any = error.instance
+    expected: Any = error.validator_value
+    if error.validator == "additionalProperties" and isinstance(instance, dict):
+        yield from _unknown_key_issues(schema, instance, path)
         return
-    if error.validator == "required" and isinstance(error.instance, dict):
-        for missing in error.validator_value:
-            if missing not in error.instance and error.message.startswith(repr(missing)):
-                described = _property_schema(error.schema, missing)
+    if error.validator == "required" and isinstance(instance, dict):
+        for missing in expected:
+            if missing not in instance and error.message.startswith(repr(missing)):
+                described = _property_schema(schema, missing)
                 yield SchemaIssue(
                     pointer=json_pointer([*path, missing]),
                     message=f"{missing!r} is required but missing",
@@ -230,15 +233,16 @@ def _issues_from(error: ValidationError, root: Mapping[str, Any]) -> Iterator[Sc
         message=message,
         value=error.instance,
         keyword=str(error.validator),
-        hint=_hint_for(error, root, path),
+        hint=_hint_for(schema, root, path),
     )
 
 
-def _unknown_key_issues(error: ValidationError, path: list[str | int]) -> Iterator[SchemaIssue]:
-    schema = error.schema
+def _unknown_key_issues(
+    schema: Mapping[str, Any], instance: dict[str, Any], path: list[str | int]
+) -> Iterator[SchemaIssue]:
     known = list(schema.get("properties", {}))
     patterns = [re.compile(p) for p in schema.get("patternProperties", {})]
-    for key, value in error.instance.items():
+    for key, value in instance.items():
         if key in known or any(p.search(key) for p in patterns):
             continue
         close = difflib.get_close_matches(key, known, n=1)
@@ -262,11 +266,11 @@ def _property_schema(schema: Mapping[str, Any], name: str) -> Mapping[str, Any]:
 
 
 def _hint_for(
-    error: ValidationError, root: Mapping[str, Any], path: list[str | int]
+    schema: Mapping[str, Any], root: Mapping[str, Any], path: list[str | int]
 ) -> str | None:
     # The schema's own ``errorMessage`` (also shown by VS Code) at the failing
     # node, else at the top-level property that holds the offending value.
-    hint = error.schema.get("errorMessage") if isinstance(error.schema, Mapping) else None
+    hint = schema.get("errorMessage")
     if hint is None and path and isinstance(path[0], str):
         hint = _property_schema(root, path[0]).get("errorMessage")
     return hint if isinstance(hint, str) else None
