@@ -107,6 +107,13 @@ def _finite_float(text: str) -> float:
     return value
 
 
+def _bounded_int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError as exc:  # more digits than sys.get_int_max_str_digits() allows
+        raise _RejectedJSON(f"an integer with {len(text)} digits is too long") from exc
+
+
 def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     obj = dict(pairs)
     if len(obj) != len(pairs):
@@ -125,7 +132,8 @@ def parse_json_bytes(data: bytes, *, source: Path | str) -> Any:
 
     Raises:
         JSONFileError: empty input, bytes that are not UTF-8, invalid JSON,
-            ``NaN``/``Infinity``, duplicate keys, or nesting too deep to parse.
+            ``NaN``/``Infinity``, integers too long to convert, duplicate keys, or
+            nesting too deep to parse.
     """
     if data.startswith(_BOM):
         data = data[len(_BOM) :]
@@ -143,6 +151,7 @@ def parse_json_bytes(data: bytes, *, source: Path | str) -> Any:
             object_pairs_hook=_object_without_duplicates,
             parse_constant=_reject_constant,
             parse_float=_finite_float,
+            parse_int=_bounded_int,
         )
     except json.JSONDecodeError as exc:
         raise JSONFileError(

@@ -78,7 +78,12 @@ def inside_home(home: Path, relative: str | Path) -> Path | None:
     caught. Returns ``None`` for a path that escapes.
     """
     root = home.resolve()
-    resolved = (root / relative).resolve()
+    try:
+        resolved = (root / relative).resolve()
+    except (OSError, RuntimeError):
+        # A symlink loop (RuntimeError before Python 3.13): nothing can be read
+        # through it, so callers see a path that does not exist or cannot be opened.
+        return root / relative
     return resolved if resolved.is_relative_to(root) else None
 
 

@@ -41,6 +41,7 @@ __all__ = [
     "schema_names",
     "schema_text",
     "validate_document",
+    "validate_value",
 ]
 
 POLICY_SCHEMA = "inference_policy.v1.json"
@@ -157,15 +158,24 @@ def _is_json_number(checker: Any, instance: Any) -> bool:
 
 
 @functools.cache
-def _validator(name: str) -> Validator:
+def _validator_class() -> Any:
     from jsonschema import Draft7Validator, validators
 
-    schema = load_schema(name)
-    Draft7Validator.check_schema(schema)
     type_checker = Draft7Validator.TYPE_CHECKER.redefine("number", _is_json_number)
-    validator_class = validators.extend(  # type: ignore[no-untyped-call]
+    return validators.extend(  # type: ignore[no-untyped-call]
         Draft7Validator, type_checker=type_checker
     )
+
+
+@functools.cache
+def _validator(name: str, pointer: str = "") -> Validator:
+    validator_class = _validator_class()
+    if pointer:
+        # A part of a schema, reached through the registry like any $ref.
+        schema: Mapping[str, Any] = {"$ref": f"{load_schema(name)['$id']}#{pointer}"}
+    else:
+        schema = load_schema(name)
+        validator_class.check_schema(schema)
     validator: Validator = validator_class(schema, registry=_registry())
     return validator
 
@@ -197,6 +207,28 @@ def _ranking(relevance: Any) -> Any:
         return (-depth, not not_weak, not strong, not mismatched_type)
 
     return key
+
+
+def validate_value(name: str, pointer: str, value: Any) -> tuple[SchemaIssue, ...]:
+    """Validate ``value`` against the part of schema ``name`` at JSON pointer ``pointer``.
+
+    For checking one value, e.g. ``validate_value(POLICY_SCHEMA,
+    "/properties/reject_threshold", 1.5)``, with the schema's own rule and hint.
+    """
+    validator = _validator(name, pointer)
+    issues = []
+    for error in validator.iter_errors(value):
+        hint = error.schema.get("errorMessage") if isinstance(error.schema, Mapping) else None
+        issues.append(
+            SchemaIssue(
+                pointer="",
+                message=error.message,
+                value=value,
+                keyword=str(error.validator),
+                hint=hint if isinstance(hint, str) else None,
+            )
+        )
+    return tuple(issues)
 
 
 def json_pointer(parts: Iterable[str | int]) -> str:

@@ -1,0 +1,266 @@
+"""What every command shares: where files live, how results are reported, exit codes.
+
+Exit codes are the same for every command:
+
+* ``0`` success;
+* ``1`` the policy (or a file it points at) is invalid, a disk check failed,
+  or the command could not do what was asked (e.g. the folder is not writable);
+* ``2`` usage error (unknown option, bad value for an option).
+
+By default output is for people. With ``--format json`` every command prints
+exactly one JSON object on stdout, with at least ``command``, ``ok`` and
+``policy_file``; a failure adds ``error`` (``message`` and ``details``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+__all__ = [
+    "EXIT_CODES_EPILOG",
+    "EXIT_INVALID",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "CommandError",
+    "Context",
+    "add_location_options",
+    "add_output_options",
+    "home_relative",
+    "parse_threshold",
+]
+
+EXIT_OK = 0
+EXIT_INVALID = 1
+EXIT_USAGE = 2
+
+EXIT_CODES_EPILOG = """\
+exit codes:
+  0  success
+  1  the policy or a file it points at is invalid, a disk check failed,
+     or the command could not complete
+  2  usage error"""
+
+
+class CommandError(Exception):
+    """Aborts a command with a message for the user and an exit code (no traceback)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        exit_code: int = EXIT_INVALID,
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.exit_code = exit_code
+        self.details = dict(details or {})
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """The resolved global options and the output streams of one command run."""
+
+    command: str
+    home: Path
+    models_dir: Path
+    output_format: str
+    stdout: TextIO
+    stderr: TextIO
+    debug: bool = False
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace, *, stdout: TextIO, stderr: TextIO) -> Context:
+        """Resolve ``--home``/``TASKCLF_HOME``/cwd and ``--models-dir`` from parsed arguments."""
+        home_arg = getattr(args, "home", None) or os.environ.get("TASKCLF_HOME") or "."
+        home = Path(home_arg).expanduser().absolute()
+        models_arg = getattr(args, "models_dir", None)
+        if models_arg:
+            # Paths in a policy are relative to the folder above the models folder.
+            models_dir = Path(models_arg).expanduser().absolute()
+            home = models_dir.parent
+        else:
+            models_dir = home / "models"
+        return cls(
+            command=str(getattr(args, "command_name", "taskclf")),
+            home=home,
+            models_dir=models_dir,
+            output_format=getattr(args, "format", None) or "text",
+            stdout=stdout,
+            stderr=stderr,
+            debug=bool(getattr(args, "debug", False)),
+        )
+
+    @property
+    def policy_file(self) -> Path:
+        """The policy file this run works on."""
+        from taskclf.core.layout import policy_path
+
+        return policy_path(self.models_dir)
+
+    @property
+    def json(self) -> bool:
+        """True when ``--format json`` was asked for."""
+        return self.output_format == "json"
+
+    def display(self, path: Path) -> str:
+        """``path`` as shown to the user: relative to the current folder when inside it."""
+        try:
+            return str(path.relative_to(Path.cwd()))
+        except ValueError:
+            return str(path)
+
+    def out(self, text: str = "") -> None:
+        """Print a line of the human report (ignored in JSON mode)."""
+        if not self.json:
+            print(text, file=self.stdout)
+
+    def emit_json(self, ok: bool, **fields: Any) -> None:
+        """Print the one JSON object of a JSON-mode run (ignored in text mode)."""
+        if self.json:
+            document = {
+                "command": self.command,
+                "ok": ok,
+                "policy_file": str(self.policy_file),
+                **fields,
+            }
+            print(json.dumps(document, indent=2, ensure_ascii=False, default=str), file=self.stdout)
+
+
+def home_relative(ctx: Context, argument: str, flag: str) -> tuple[Path, str]:
+    """Turn a user-given folder into (absolute path, POSIX path relative to TASKCLF_HOME).
+
+    ``argument`` may be absolute or relative to the current folder; a relative
+    path that does not exist there but does exist under TASKCLF_HOME is taken
+    from TASKCLF_HOME. Symlinks are resolved.
+
+    Raises:
+        CommandError: the folder does not exist, is not a folder, or lies
+            outside TASKCLF_HOME.
+    """
+    given = Path(argument).expanduser()
+    candidates = [given] if given.is_absolute() else [Path.cwd() / given, ctx.home / given]
+    chosen = next((c for c in candidates if c.exists()), candidates[0])
+    resolved = chosen.resolve()
+    root = ctx.home.resolve()
+    if not resolved.exists():
+        raise CommandError(
+            f"{flag} {argument}: {resolved} does not exist; check the path "
+            f"(relative paths are taken from the current folder, then from {root})",
+            details={"flag": flag, "path": str(resolved)},
+        )
+    if not resolved.is_dir():
+        raise CommandError(
+            f"{flag} {argument}: {resolved} is a file; expected a folder",
+            details={"flag": flag, "path": str(resolved)},
+        )
+    if not resolved.is_relative_to(root):
+        raise CommandError(
+            f"{flag} {argument}: {resolved} is outside TASKCLF_HOME ({root}); policies may "
+            "only point inside it. Move the folder under TASKCLF_HOME, or pass --home with "
+            "the folder that contains both models/ and it",
+            details={"flag": flag, "path": str(resolved), "home": str(root)},
+        )
+    return resolved, resolved.relative_to(root).as_posix()
+
+
+def add_location_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    """Add ``--home`` and ``--models-dir`` (accepted before or after the subcommand)."""
+    default = argparse.SUPPRESS if suppress else None
+    parser.add_argument(
+        "--home",
+        metavar="DIR",
+        default=default,
+        help="TASKCLF_HOME, the folder that holds models/ (default: $TASKCLF_HOME, "
+        "else the current folder)",
+    )
+    parser.add_argument(
+        "--models-dir",
+        metavar="DIR",
+        default=default,
+        help="the models folder holding inference_policy.json (default: HOME/models)",
+    )
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        default=default,
+        help="show a traceback when something unexpected fails",
+    )
+
+
+def add_output_options(parser: argparse.ArgumentParser) -> None:
+    """Add ``--format`` for commands that report something."""
+    parser.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text for people (default) or one JSON object for scripts",
+    )
+
+
+def _not_a_number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def parse_threshold(text: str) -> float:
+    """argparse ``type`` for a reject threshold: a number the policy schema accepts."""
+    from taskclf.core.schemas import POLICY_SCHEMA, validate_value
+
+    value = _not_a_number(text)
+    issues = validate_value(POLICY_SCHEMA, "/properties/reject_threshold", value)
+    if issues:
+        raise argparse.ArgumentTypeError(issues[0].message)
+    return value
+
+
+def run_command(
+    handler: Callable[[argparse.Namespace, Context], int],
+    args: argparse.Namespace,
+    ctx: Context,
+) -> int:
+    """Run ``handler``; turn a :class:`CommandError` or an OS error into a message and exit code."""
+    try:
+        return handler(args, ctx)
+    except CommandError as exc:
+        return report_error(ctx, exc.message, exc.exit_code, exc.details)
+    except OSError as exc:
+        if ctx.debug:
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        return report_error(ctx, f"{where}{exc.strerror or exc}", EXIT_INVALID, {})
+
+
+def report_error(ctx: Context, message: str, exit_code: int, details: Mapping[str, Any]) -> int:
+    """Print ``message`` (stderr, or as JSON on stdout) and return ``exit_code``."""
+    if ctx.json:
+        ctx.emit_json(False, error={"message": message, "details": dict(details)})
+    else:
+        print(f"taskclf: error: {message}", file=ctx.stderr)
+    return exit_code
+
+
+def stream_is_interactive(stream: TextIO) -> bool:
+    """True when ``stream`` is a terminal (used to decide whether to ask questions)."""
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def default_stdin() -> TextIO:
+    """The process's standard input (indirection so tests can pass their own)."""
+    return sys.stdin

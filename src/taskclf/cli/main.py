@@ -1,0 +1,108 @@
+"""Entry point of the ``taskclf`` command: the parser and the dispatcher.
+
+:func:`build_parser` is the single definition of the command line; the man
+page (``man/taskclf.1``) is generated from it. :func:`main` parses, runs the
+chosen command and returns its exit code; the console script only calls
+:func:`entry_point`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+from taskclf import __version__
+from taskclf.cli import policy_create, policy_files, policy_inspect
+from taskclf.cli.common import (
+    EXIT_CODES_EPILOG,
+    EXIT_INVALID,
+    Context,
+    add_location_options,
+    run_command,
+)
+
+__all__ = ["build_parser", "entry_point", "main", "run"]
+
+_DESCRIPTION = """\
+taskclf binds a classifier's model bundle, calibrator store and reject threshold
+in one validated file, models/inference_policy.json, which inference reads first.
+
+Start with:  taskclf policy create --model-dir models/<run_id>
+Then check:  taskclf policy show"""
+
+_POLICY_DESCRIPTION = """\
+Create, inspect and check the inference policy, models/inference_policy.json.
+Paths inside the policy are relative to TASKCLF_HOME (the folder above models/).
+Where files live: --home DIR, else $TASKCLF_HOME, else the current folder."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the complete ``taskclf`` argument parser (also used for the man page)."""
+    parser = argparse.ArgumentParser(
+        prog="taskclf",
+        description=_DESCRIPTION,
+        epilog=EXIT_CODES_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"taskclf {__version__}")
+    add_location_options(parser, suppress=False)
+    groups = parser.add_subparsers(title="commands", metavar="COMMAND", dest="group")
+    groups.required = True
+    policy = groups.add_parser(
+        "policy",
+        help="create, show, validate or remove models/inference_policy.json",
+        description=_POLICY_DESCRIPTION,
+        epilog=EXIT_CODES_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = policy.add_subparsers(title="subcommands", metavar="SUBCOMMAND", dest="command")
+    commands.required = True
+    shared = argparse.ArgumentParser(add_help=False)
+    add_location_options(shared, suppress=True)
+    policy_create.register(commands, shared)
+    policy_inspect.register(commands, shared)
+    policy_files.register(commands, shared)
+    return parser
+
+
+def run(args: argparse.Namespace, *, stdout: TextIO, stderr: TextIO) -> int:
+    """Run the command chosen in ``args``; return its exit code."""
+    ctx = Context.from_args(args, stdout=stdout, stderr=stderr)
+    try:
+        return run_command(args.handler, args, ctx)
+    except BrokenPipeError:
+        raise  # the reader went away; entry_point handles it quietly
+    except Exception as exc:
+        if ctx.debug:
+            raise
+        print(
+            f"taskclf: internal error: {type(exc).__name__}: {exc}\n"
+            "This is a bug in taskclf; run again with --debug for a traceback.",
+            file=stderr,
+        )
+        return EXIT_INVALID
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv`` (default: the process arguments), run the command, return the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a usage error (code 2)
+        return exc.code if isinstance(exc.code, int) else EXIT_INVALID
+    return run(args, stdout=sys.stdout, stderr=sys.stderr)
+
+
+def entry_point() -> None:
+    """Console-script entry: ``sys.exit(main())``, quiet when the reader closes the pipe."""
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # e.g. `taskclf policy schema | head`: the reader left; that is not an error.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 0
+    sys.exit(code)

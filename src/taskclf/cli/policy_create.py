@@ -1,0 +1,200 @@
+"""``taskclf policy create``: build a validated policy from a model bundle and write it."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from taskclf.cli.common import (
+    EXIT_CODES_EPILOG,
+    EXIT_OK,
+    CommandError,
+    Context,
+    add_output_options,
+    home_relative,
+    parse_threshold,
+)
+from taskclf.cli.render import field_changes, policy_summary
+
+__all__ = ["register"]
+
+_DESCRIPTION = """\
+Build a policy for the model bundle at --model-dir and write it atomically to
+models/inference_policy.json. The schema hash and label set come from the
+bundle's metadata.json; the calibration method comes from the store's store.json.
+The policy is validated against the schema and the files on disk before anything
+is written; when a policy already exists, the changes are listed field by field.
+
+The reject threshold is --reject-threshold when given, else the bundle's advisory
+reject_threshold in metadata.json, else the schema default.
+
+Paths may be absolute or relative to the current folder, and must lie inside
+TASKCLF_HOME; they are stored relative to it."""
+
+_EXAMPLES = """\
+examples:
+  taskclf policy create --model-dir models/run_001
+  taskclf policy create --model-dir models/run_001 \\
+      --calibrator-store artifacts/calibrator_store --reject-threshold 0.55
+  taskclf policy create --model-dir models/run_002 --dry-run
+
+"""
+
+
+def register(commands: Any, shared: argparse.ArgumentParser) -> None:
+    """Add the ``create`` subcommand to ``commands``."""
+    parser = commands.add_parser(
+        "create",
+        parents=[shared],
+        help="build a validated policy from a model bundle and write it",
+        description=_DESCRIPTION,
+        epilog=_EXAMPLES + EXIT_CODES_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--model-dir",
+        required=True,
+        metavar="PATH",
+        help="model bundle folder holding metadata.json, e.g. models/run_001",
+    )
+    parser.add_argument(
+        "--calibrator-store",
+        metavar="PATH",
+        help="calibrator store folder holding store.json (default: none, identity calibration)",
+    )
+    parser.add_argument(
+        "--reject-threshold",
+        type=parse_threshold,
+        metavar="X",
+        help="reject threshold, a probability in [0, 1] "
+        "(default: the bundle's advisory value, else the schema default)",
+    )
+    parser.add_argument(
+        "--source",
+        metavar="S",
+        help='what created the policy, recorded in the file (default: "manual")',
+    )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the policy and the changes, write nothing",
+    )
+    add_output_options(parser)
+    parser.set_defaults(handler=run, command_name="policy create")
+
+
+def run(args: argparse.Namespace, ctx: Context) -> int:
+    """Build, check and (unless ``--dry-run``) write the policy."""
+    from taskclf.core.inference_policy import (
+        DEFAULT_REJECT_THRESHOLD,
+        DEFAULT_SOURCE,
+        PolicySchemaError,
+        PolicyValidationError,
+        build_inference_policy,
+        check_policy_artifacts,
+        read_inference_policy,
+        save_inference_policy,
+    )
+    from taskclf.core.policy_checks import read_artifact_document
+    from taskclf.core.schemas import CALIBRATOR_STORE_SCHEMA, MODEL_METADATA_SCHEMA
+
+    bundle, model_dir = home_relative(ctx, args.model_dir, "--model-dir")
+    metadata = _read_required(
+        bundle / "metadata.json", MODEL_METADATA_SCHEMA, read_artifact_document
+    )
+    store_dir = method = None
+    if args.calibrator_store:
+        store, store_dir = home_relative(ctx, args.calibrator_store, "--calibrator-store")
+        store_doc = _read_required(
+            store / "store.json", CALIBRATOR_STORE_SCHEMA, read_artifact_document
+        )
+        method = store_doc.get("method")
+
+    if args.reject_threshold is not None:
+        threshold, threshold_from = args.reject_threshold, "--reject-threshold"
+    elif "reject_threshold" in metadata:
+        threshold = metadata["reject_threshold"]
+        threshold_from = f"{model_dir}/metadata.json"
+    else:
+        threshold, threshold_from = DEFAULT_REJECT_THRESHOLD, "schema default"
+
+    try:
+        policy = build_inference_policy(
+            model_dir=model_dir,
+            model_schema_hash=metadata["schema_hash"],
+            model_label_set=list(metadata["label_set"]),
+            reject_threshold=threshold,
+            calibrator_store_dir=store_dir,
+            calibration_method=method,
+            source=DEFAULT_SOURCE if args.source is None else args.source,
+        )
+    except PolicySchemaError as exc:
+        raise CommandError(
+            "the options do not make a valid policy:\n"
+            + "\n".join(f"  {issue}" for issue in exc.issues),
+            details=dict(exc.details),
+        ) from exc
+
+    failures = check_policy_artifacts(policy, ctx.models_dir)
+    if failures:
+        raise CommandError(
+            "the policy would not match the files on disk; nothing was written:\n"
+            + "\n".join(f"  [{failure.check}] {failure.message}" for failure in failures),
+            details={"failures": [failure.to_dict() for failure in failures]},
+        )
+
+    previous: dict[str, Any] | None = None
+    previous_state = "none"
+    try:
+        previous = read_inference_policy(ctx.policy_file).to_dict()
+        previous_state = "valid"
+    except FileNotFoundError:
+        pass
+    except PolicyValidationError:
+        previous_state = "invalid"
+    changes = field_changes(previous, policy.to_dict())
+
+    written = False
+    if not args.dry_run:
+        save_inference_policy(policy, ctx.models_dir)
+        written = True
+    _report(ctx, policy, changes, previous_state, threshold_from, args.dry_run)
+    ctx.emit_json(
+        True,
+        written=written,
+        dry_run=bool(args.dry_run),
+        previous_policy=previous_state,
+        reject_threshold_from=threshold_from,
+        changes=[change.to_dict() for change in changes],
+        policy=policy.to_dict(),
+    )
+    return EXIT_OK
+
+
+def _read_required(path: Any, schema_name: str, reader: Any) -> dict[str, Any]:
+    document, reason = reader(path, schema_name)
+    if document is None:
+        raise CommandError(f"{reason}; nothing was written", details={"file": str(path)})
+    return dict(document)
+
+
+def _report(
+    ctx: Context,
+    policy: Any,
+    changes: list[Any],
+    previous_state: str,
+    threshold_from: str,
+    dry_run: bool,
+) -> None:
+    shown = ctx.display(ctx.policy_file)
+    if dry_run:
+        ctx.out(f"Dry run: {shown} would contain:")
+        ctx.out(policy.to_json().rstrip("\n"))
+    if previous_state == "valid":
+        ctx.out(f"Changes to the existing policy ({len(changes)}):")
+        ctx.out("\n".join(str(change) for change in changes))
+    elif previous_state == "invalid":
+        ctx.out(f"Replacing the invalid policy in {shown}.")
+    ctx.out("Nothing was written (--dry-run)." if dry_run else f"Wrote {shown}")
+    ctx.out("\n".join(policy_summary(policy)))
+    ctx.out(f"  (reject_threshold from {threshold_from})")

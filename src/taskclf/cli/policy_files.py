@@ -1,0 +1,200 @@
+"""``taskclf policy remove | init | template | schema``: whole-file operations.
+
+None of these validate a policy, so none of them imports the validation
+library: they stay fast enough for scripts and hooks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+from pathlib import Path
+from typing import Any
+
+from taskclf.cli.common import (
+    EXIT_CODES_EPILOG,
+    EXIT_INVALID,
+    EXIT_OK,
+    EXIT_USAGE,
+    CommandError,
+    Context,
+    add_output_options,
+    default_stdin,
+    stream_is_interactive,
+)
+from taskclf.cli.fallback import describe_fallback
+
+__all__ = ["DEFAULT_TEMPLATE_PATH", "register"]
+
+DEFAULT_TEMPLATE_PATH = Path("configs") / "inference_policy.template.json"
+"""Where the checked-in template lives in a repository, relative to its root."""
+
+
+def register(commands: Any, shared: argparse.ArgumentParser) -> None:
+    """Add the ``remove``, ``init``, ``template`` and ``schema`` subcommands."""
+    remove = commands.add_parser(
+        "remove",
+        parents=[shared],
+        help="delete the current policy (inference then falls back)",
+        description="Delete models/inference_policy.json and say what inference falls "
+        "back to. Asks for confirmation on a terminal; pass --yes in scripts.",
+        epilog=EXIT_CODES_EPILOG,
+    )
+    remove.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    add_output_options(remove)
+    remove.set_defaults(handler=run_remove, command_name="policy remove")
+
+    init = commands.add_parser(
+        "init",
+        parents=[shared],
+        help="write a starter policy with placeholders to edit by hand",
+        description="Write a starter models/inference_policy.json with placeholder values "
+        "(models/<run_id>, <schema_hash>, ...) and a _help note, for editing by hand. "
+        "Prefer `taskclf policy create`, which fills the values from the model bundle.",
+        epilog=EXIT_CODES_EPILOG,
+    )
+    init.add_argument("--force", action="store_true", help="overwrite an existing policy")
+    add_output_options(init)
+    init.set_defaults(handler=run_init, command_name="policy init")
+
+    template = commands.add_parser(
+        "template",
+        parents=[shared],
+        help="print the canonical template, or check a checked-in copy for drift",
+        description="Print the canonical policy template, generated from the schema. "
+        f"With --check, compare {DEFAULT_TEMPLATE_PATH} (or --output FILE) with it and "
+        "exit 1 with a diff when they differ (a CI drift check). With --output alone, "
+        "write the template to FILE.",
+        epilog=f"regenerate the checked-in copy:\n  taskclf policy template --output "
+        f"{DEFAULT_TEMPLATE_PATH}\n\n{EXIT_CODES_EPILOG}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    template.add_argument("--check", action="store_true", help="compare instead of printing")
+    template.add_argument(
+        "--output", metavar="FILE", type=Path, help="file to write (or, with --check, to compare)"
+    )
+    add_output_options(template)
+    template.set_defaults(handler=run_template, command_name="policy template")
+
+    schema = commands.add_parser(
+        "schema",
+        parents=[shared],
+        help="print the policy JSON Schema (to point an editor at)",
+        description="Print the JSON Schema of inference_policy.json (draft-07), the one "
+        "taskclf validates with, so an editor can validate and complete policy files.",
+        epilog=EXIT_CODES_EPILOG,
+    )
+    schema.add_argument("--output", metavar="FILE", type=Path, help="write it to FILE instead")
+    schema.set_defaults(handler=run_schema, command_name="policy schema")
+
+
+def run_remove(args: argparse.Namespace, ctx: Context) -> int:
+    """Delete the policy file after confirmation; say what inference uses now."""
+    path = ctx.policy_file
+    shown = ctx.display(path)
+    if not path.exists() and not path.is_symlink():
+        ctx.out(f"No inference policy at {shown}; nothing to remove.")
+        ctx.emit_json(True, removed=False, fallback=describe_fallback(ctx))
+        return EXIT_OK
+    if not args.yes:
+        stdin = default_stdin()
+        if not stream_is_interactive(stdin):
+            raise CommandError(
+                f"not removing {shown} without confirmation; pass --yes", exit_code=EXIT_USAGE
+            )
+        print(f"Remove {shown}? [y/N] ", end="", file=ctx.stdout, flush=True)
+        if stdin.readline().strip().lower() not in {"y", "yes"}:
+            ctx.out("Not removed.")
+            ctx.emit_json(True, removed=False, fallback=None)
+            return EXIT_OK
+    from taskclf.core.inference_policy import remove_inference_policy
+
+    remove_inference_policy(ctx.models_dir)
+    fallback = describe_fallback(ctx)
+    ctx.out(f"Removed {shown}.")
+    ctx.out(f"Now {fallback}.")
+    ctx.emit_json(True, removed=True, fallback=fallback)
+    return EXIT_OK
+
+
+def run_init(args: argparse.Namespace, ctx: Context) -> int:
+    """Write the starter template unless a policy exists (or ``--force``)."""
+    from taskclf.core.inference_policy import write_inference_policy_starter_template
+
+    shown = ctx.display(ctx.policy_file)
+    if ctx.policy_file.exists() and not args.force:
+        raise CommandError(
+            f"{shown} already exists; not overwriting it. Pass --force to replace it with "
+            "the starter template, or edit it instead",
+            details={"file": str(ctx.policy_file)},
+        )
+    write_inference_policy_starter_template(ctx.models_dir)
+    ctx.out(f"Wrote a starter policy to {shown}.")
+    ctx.out(
+        "Replace the <...> placeholders (paths are relative to "
+        f"{ctx.home}), then check it with `taskclf policy validate`."
+    )
+    ctx.out("Easier: `taskclf policy create --model-dir models/<run_id>` fills them for you.")
+    ctx.emit_json(True, written=True)
+    return EXIT_OK
+
+
+def run_template(args: argparse.Namespace, ctx: Context) -> int:
+    """Print, write or check the canonical template."""
+    from taskclf.core.policy_template import render_default_inference_policy_template_json
+
+    rendered = render_default_inference_policy_template_json()
+    if args.check:
+        return _check_template(ctx, args.output or DEFAULT_TEMPLATE_PATH, rendered)
+    if args.output is None:
+        print(rendered, end="", file=ctx.stdout)
+        return EXIT_OK
+    from taskclf.core.atomic import write_text_atomic
+
+    write_text_atomic(args.output, rendered)
+    ctx.out(f"Wrote the template to {args.output}.")
+    ctx.emit_json(True, file=str(args.output), written=True)
+    return EXIT_OK
+
+
+def _check_template(ctx: Context, path: Path, rendered: str) -> int:
+    try:
+        current = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise CommandError(
+            f"{path} does not exist; create it with: taskclf policy template --output {path}",
+            details={"file": str(path)},
+        ) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CommandError(f"{path} cannot be read: {exc}", details={"file": str(path)}) from exc
+    diff = "".join(
+        difflib.unified_diff(
+            current.splitlines(keepends=True),
+            rendered.splitlines(keepends=True),
+            fromfile=str(path),
+            tofile="rendered template",
+        )
+    )
+    if diff:
+        ctx.out(f"{path} differs from the rendered template:")
+        ctx.out(diff.rstrip("\n"))
+        ctx.out(f"Regenerate it with: taskclf policy template --output {path}")
+    else:
+        ctx.out(f"{path}: up to date.")
+    ctx.emit_json(not diff, file=str(path), up_to_date=not diff, diff=diff)
+    return EXIT_OK if not diff else EXIT_INVALID
+
+
+def run_schema(args: argparse.Namespace, ctx: Context) -> int:
+    """Print or write the policy schema text."""
+    from taskclf.core.schemas import POLICY_SCHEMA, schema_text
+
+    text = schema_text(POLICY_SCHEMA)
+    if args.output is None:
+        print(text, end="", file=ctx.stdout)
+        return EXIT_OK
+    from taskclf.core.atomic import write_text_atomic
+
+    write_text_atomic(args.output, text)
+    print(f"Wrote the policy schema to {args.output}.", file=ctx.stdout)
+    return EXIT_OK

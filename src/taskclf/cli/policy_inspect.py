@@ -1,0 +1,207 @@
+"""``taskclf policy show`` and ``taskclf policy validate``: read a policy and report on it."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from taskclf.cli.common import (
+    EXIT_CODES_EPILOG,
+    EXIT_INVALID,
+    EXIT_OK,
+    Context,
+    add_output_options,
+)
+from taskclf.cli.fallback import describe_fallback
+from taskclf.cli.render import failure_lines, issue_lines, policy_summary
+
+__all__ = ["FileReport", "check_policy_file", "register"]
+
+_SHOW_DESCRIPTION = """\
+Show the current policy, models/inference_policy.json, as a readable summary,
+and check it against the schema and the files it points at. When the file is
+missing or invalid, say what inference falls back to."""
+
+_VALIDATE_DESCRIPTION = """\
+Validate policy files against the schema and, unless --no-disk-checks is given,
+against the model bundle and calibrator store they point at. Every schema error
+is listed, best first, as FILE::/json/pointer: message; then disk-check failures;
+then a summary line. With no FILE, the current policy is checked.
+
+For a FILE given on the command line, its paths are taken relative to the folder
+above the file's folder (as for HOME/models/inference_policy.json).
+Works as a CI step and as a pre-commit hook (see .pre-commit-hooks.yaml)."""
+
+
+def register(commands: Any, shared: argparse.ArgumentParser) -> None:
+    """Add the ``show`` and ``validate`` subcommands to ``commands``."""
+    show = commands.add_parser(
+        "show",
+        parents=[shared],
+        help="show the current policy and what inference will use",
+        description=_SHOW_DESCRIPTION,
+        epilog=EXIT_CODES_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_output_options(show)
+    show.set_defaults(handler=run_show, command_name="policy show")
+
+    validate = commands.add_parser(
+        "validate",
+        parents=[shared],
+        help="check policy files against the schema and the files on disk",
+        description=_VALIDATE_DESCRIPTION,
+        epilog="examples:\n  taskclf policy validate\n"
+        "  taskclf policy validate --no-disk-checks configs/*.json\n\n" + EXIT_CODES_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    validate.add_argument(
+        "files",
+        nargs="*",
+        metavar="FILE",
+        help="policy files to check (default: the current policy)",
+    )
+    validate.add_argument(
+        "--no-disk-checks",
+        action="store_true",
+        help="check the schema only, not the model bundle and calibrator store on disk",
+    )
+    add_output_options(validate)
+    validate.set_defaults(handler=run_validate, command_name="policy validate")
+
+
+@dataclass
+class FileReport:
+    """What checking one policy file found."""
+
+    file: Path
+    exists: bool = True
+    policy: Any = None
+    read_error: str | None = None
+    issues: tuple[Any, ...] = ()
+    failures: tuple[Any, ...] = ()
+    disk_checked: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def valid(self) -> bool:
+        """True when the file exists, parses, fits the schema and passed the disk checks run."""
+        return self.exists and self.policy is not None and not self.failures
+
+    def lines(self, shown: str) -> list[str]:
+        """Error lines for people, ``FILE::/pointer: message`` first."""
+        if not self.exists:
+            return [f"{shown}: does not exist"]
+        if self.read_error is not None:
+            return [f"{shown}: {self.read_error}"]
+        return issue_lines(shown, self.issues) + failure_lines(shown, self.failures)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form for ``--format json``."""
+        return {
+            "file": str(self.file),
+            "exists": self.exists,
+            "valid": self.valid,
+            "read_error": self.read_error,
+            "schema_errors": [issue.to_dict() for issue in self.issues],
+            "disk_checked": self.disk_checked,
+            "disk_check_failures": [failure.to_dict() for failure in self.failures],
+        }
+
+
+def check_policy_file(path: Path, models_dir: Path, *, disk_checks: bool) -> FileReport:
+    """Read ``path`` as a policy and check it; never raises for bad content."""
+    from taskclf.core.inference_policy import (
+        PolicyFileError,
+        PolicySchemaError,
+        check_policy_artifacts,
+        read_inference_policy,
+    )
+
+    report = FileReport(file=path)
+    try:
+        report.policy = read_inference_policy(path)
+    except FileNotFoundError:
+        report.exists = False
+        return report
+    except PolicyFileError as exc:
+        report.read_error = exc.reason
+        return report
+    except PolicySchemaError as exc:
+        report.issues = exc.issues
+        return report
+    if disk_checks:
+        report.disk_checked = True
+        report.failures = check_policy_artifacts(report.policy, models_dir)
+    return report
+
+
+def run_show(args: argparse.Namespace, ctx: Context) -> int:
+    """Print the current policy, or say why there is no usable one."""
+    shown = ctx.display(ctx.policy_file)
+    report = check_policy_file(ctx.policy_file, ctx.models_dir, disk_checks=True)
+    fallback = describe_fallback(ctx)
+    if not report.exists:
+        ctx.out(f"No inference policy at {shown}.")
+        ctx.out(f"Without it, {fallback}.")
+        ctx.out("Create one with: taskclf policy create --model-dir models/<run_id>")
+        ctx.emit_json(True, exists=False, valid=None, fallback=fallback)
+        return EXIT_OK
+    if report.policy is None:
+        ctx.out(f"{shown} exists but is invalid, so inference ignores it:")
+        ctx.out("\n".join(f"  {line}" for line in report.lines(shown)))
+        ctx.out(f"Until it is fixed, {fallback}.")
+        ctx.out(
+            "Fix it by hand (check with `taskclf policy validate`) or recreate it with "
+            "`taskclf policy create`."
+        )
+        ctx.emit_json(False, exists=True, valid=False, report=report.to_dict(), fallback=fallback)
+        return EXIT_INVALID
+    ctx.out(f"Inference policy: {shown}")
+    ctx.out("\n".join(policy_summary(report.policy)))
+    if report.failures:
+        ctx.out(f"Disk checks: {len(report.failures)} failed, so inference ignores this policy:")
+        ctx.out("\n".join(f"  {line}" for line in failure_lines(shown, report.failures)))
+        ctx.out(f"Until it is fixed, {fallback}.")
+    else:
+        ctx.out("Disk checks: passed (the bundle and calibrator store match the policy).")
+    ctx.emit_json(
+        report.valid,
+        exists=True,
+        valid=report.valid,
+        policy=report.policy.to_dict(),
+        report=report.to_dict(),
+        fallback=None if report.valid else fallback,
+    )
+    return EXIT_OK if report.valid else EXIT_INVALID
+
+
+def run_validate(args: argparse.Namespace, ctx: Context) -> int:
+    """Validate every FILE (default: the current policy); exit 1 when any fails."""
+    if args.files:
+        targets = [(Path(name), Path(name).absolute().parent) for name in args.files]
+    else:
+        targets = [(ctx.policy_file, ctx.models_dir)]
+    reports = [
+        check_policy_file(path, models_dir, disk_checks=not args.no_disk_checks)
+        for path, models_dir in targets
+    ]
+    for report in reports:
+        shown = str(report.file) if args.files else ctx.display(report.file)
+        if report.valid:
+            checked = "schema" if not report.disk_checked else "schema and disk checks"
+            ctx.out(f"{shown}: ok ({checked})")
+        else:
+            ctx.out("\n".join(report.lines(shown)))
+    failed = sum(not report.valid for report in reports)
+    noun = "file" if len(reports) == 1 else "files"
+    summary = f"{len(reports)} {noun} checked: {len(reports) - failed} valid, {failed} invalid."
+    ctx.out(summary)
+    ctx.emit_json(
+        failed == 0,
+        files=[report.to_dict() for report in reports],
+        summary={"checked": len(reports), "valid": len(reports) - failed, "invalid": failed},
+    )
+    return EXIT_OK if failed == 0 else EXIT_INVALID

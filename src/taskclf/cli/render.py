@@ -1,0 +1,100 @@
+"""Text renderings shared by several commands: policy summaries, diffs, error lists."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from taskclf.core.errors import DiskCheckFailure
+    from taskclf.core.inference_policy import InferencePolicy
+    from taskclf.core.schemas import SchemaIssue
+
+__all__ = ["FieldChange", "field_changes", "format_value", "issue_lines", "policy_summary"]
+
+IDENTITY = "none (identity)"
+
+
+def format_value(value: Any) -> str:
+    """A field value as JSON text (``null``, ``"x"``, ``0.55``, ``["a", "b"]``)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def policy_summary(policy: InferencePolicy) -> list[str]:
+    """Every field of ``policy`` as aligned ``name  value`` lines, for people."""
+    if policy.calibrator_store_dir is None:
+        calibrator = IDENTITY
+    else:
+        calibrator = f"{policy.calibrator_store_dir} ({policy.calibration_method or 'no method'})"
+    rows = [
+        ("policy_version", policy.policy_version),
+        ("model_dir", policy.model_dir),
+        ("model_schema_hash", policy.model_schema_hash),
+        ("model_label_set", ", ".join(policy.model_label_set)),
+        ("calibrator", calibrator),
+        ("reject_threshold", f"{policy.reject_threshold:g}"),
+        ("created_at", policy.created_at),
+        ("source", policy.source),
+        ("git_commit", policy.git_commit or "(empty)"),
+    ]
+    width = max(len(name) for name, _ in rows)
+    lines = [f"  {name:<{width}}  {value}" for name, value in rows]
+    per_user = policy.per_user_reject_thresholds
+    if not per_user:
+        lines.append(f"  {'per-user':<{width}}  none (every user uses reject_threshold)")
+    else:
+        lines.append(f"  per-user reject thresholds ({len(per_user)}):")
+        user_width = max(len("user"), *(len(user) for user in per_user))
+        lines.append(f"    {'user':<{user_width}}  threshold")
+        for user, threshold in sorted(per_user.items()):
+            lines.append(f"    {user:<{user_width}}  {threshold:g}")
+    return lines
+
+
+@dataclass(frozen=True, slots=True)
+class FieldChange:
+    """One top-level key whose value differs between two policy documents."""
+
+    field: str
+    old: Any
+    new: Any
+    added: bool = False
+    removed: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form for ``--format json``."""
+        return {"field": self.field, "old": self.old, "new": self.new}
+
+    def __str__(self) -> str:
+        if self.added:
+            return f"  + {self.field}: {format_value(self.new)}"
+        if self.removed:
+            return f"  - {self.field}: {format_value(self.old)}"
+        return f"  ~ {self.field}: {format_value(self.old)} -> {format_value(self.new)}"
+
+
+def field_changes(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> list[FieldChange]:
+    """Top-level differences from ``old`` to ``new`` (every key of ``new`` is "added" if no old)."""
+    before = dict(old or {})
+    changes = []
+    for key, value in new.items():
+        if key not in before:
+            changes.append(FieldChange(key, None, value, added=True))
+        elif before[key] != value:
+            changes.append(FieldChange(key, before[key], value))
+    for key, value in before.items():
+        if key not in new:
+            changes.append(FieldChange(key, value, None, removed=True))
+    return changes
+
+
+def issue_lines(file: str, issues: Iterable[SchemaIssue]) -> list[str]:
+    """Schema issues as ``FILE::/json/pointer: message (hint)`` lines."""
+    return [f"{file}::{issue}" for issue in issues]
+
+
+def failure_lines(file: str, failures: Iterable[DiskCheckFailure]) -> list[str]:
+    """Disk-check failures as ``FILE: [check] message`` lines."""
+    return [f"{file}: [{failure.check}] {failure.message}" for failure in failures]
