@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from pathlib import Path
 
 __all__ = ["write_text_atomic"]
@@ -29,6 +28,8 @@ def write_text_atomic(path: Path, text: str) -> Path:
     Raises:
         OSError: the folder cannot be created or written, the disk is full, ...
     """
+    import tempfile  # imported here: commands that only read never need it
+
     data = text.encode("utf-8")
     folder = path.parent
     folder.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,6 @@ that adds what a schema cannot: checks against the artifacts on disk
 from __future__ import annotations
 
 import copy
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -63,8 +62,6 @@ __all__ = [
     "validate_policy_document",
     "write_inference_policy_starter_template",
 ]
-
-logger = logging.getLogger(__name__)
 
 
 def _schema_default(name: str) -> Any:
@@ -145,7 +142,11 @@ class InferencePolicy:
         Raises:
             PolicySchemaError: ``document`` breaks the schema (every issue is listed).
         """
-        if not isinstance(document, Mapping):
+        if not isinstance(document, Mapping) or any(
+            name not in document for name in load_schema(POLICY_SCHEMA)["required"]
+        ):
+            # Keyword construction fills a required field from its schema default
+            # (reject_threshold); a document must state it, as the schema says.
             raise PolicySchemaError(validate_document(POLICY_SCHEMA, document))
         names = {f.name for f in fields(cls)} - {"annotations"}
         known = {key: value for key, value in document.items() if key in names}
@@ -296,10 +297,10 @@ def _parse_policy(data: bytes, path: Path) -> InferencePolicy | PolicyValidation
         document = parse_json_bytes(data, source=path)
     except JSONFileError as exc:
         return PolicyFileError(path, exc.reason)
-    issues = validate_document(POLICY_SCHEMA, document)
-    if issues:
-        return PolicySchemaError(issues, path)
-    return InferencePolicy.from_dict(document)
+    try:
+        return InferencePolicy.from_dict(document)  # validates exactly once
+    except PolicySchemaError as exc:
+        return PolicySchemaError(exc.issues, path)
 
 
 def load_inference_policy(models_dir: Path) -> InferencePolicy | None:
@@ -316,7 +317,9 @@ def load_inference_policy(models_dir: Path) -> InferencePolicy | None:
     except FileNotFoundError:
         return None
     except PolicyValidationError as exc:
-        logger.warning("ignoring invalid inference policy: %s", exc.message)
+        import logging  # imported on this path only: it adds to every command's start-up
+
+        logging.getLogger(__name__).warning("ignoring invalid inference policy: %s", exc.message)
         return None
 
 

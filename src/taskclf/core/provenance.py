@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-from datetime import UTC, datetime
-
 __all__ = ["UNKNOWN_COMMIT", "current_git_commit", "utc_now_iso"]
 
 UNKNOWN_COMMIT = "unknown"
@@ -15,6 +12,8 @@ _GIT_TIMEOUT_S = 2.0
 
 def utc_now_iso() -> str:
     """Return the current UTC time as ISO-8601 with seconds, e.g. ``2026-01-31T12:00:00+00:00``."""
+    from datetime import UTC, datetime
+
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
@@ -24,6 +23,8 @@ def current_git_commit() -> str:
     Runs git directly (no shell) with a short timeout, so a missing git, a folder
     outside any repository or a hung git all give :data:`UNKNOWN_COMMIT`.
     """
+    import subprocess  # imported here: most commands never ask for a commit
+
     try:
         result = subprocess.run(
             ["git", "rev-parse", "HEAD"],

@@ -13,7 +13,6 @@ code paths that merely read schema text or defaults stay fast to start.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import json
 import math
@@ -144,7 +143,7 @@ def _registry() -> Registry:
         contents = load_schema(name)
         resources.append((contents["$id"], Resource.from_contents(contents)))
     # No ``retrieve`` callable: a $ref outside our own files is unresolvable.
-    registry: Registry = Registry().with_resources(resources).crawl()
+    registry: Registry = Registry().with_resources(resources)
     return registry
 
 
@@ -174,8 +173,9 @@ def _validator(name: str, pointer: str = "") -> Validator:
         # A part of a schema, reached through the registry like any $ref.
         schema: Mapping[str, Any] = {"$ref": f"{load_schema(name)['$id']}#{pointer}"}
     else:
+        # Not re-checked against the meta-schema here: that costs more than the
+        # validation itself, and the test suite checks every shipped schema.
         schema = load_schema(name)
-        validator_class.check_schema(schema)
     validator: Validator = validator_class(schema, registry=_registry())
     return validator
 
@@ -277,6 +277,8 @@ def _unknown_key_issues(
     for key, value in instance.items():
         if key in known or any(p.search(key) for p in patterns):
             continue
+        import difflib  # only needed when a document has an unknown key
+
         close = difflib.get_close_matches(key, known, n=1)
         hint = (
             f"did you mean {close[0]!r}?"
