@@ -13,11 +13,16 @@ import contextlib
 import os
 from pathlib import Path
 
-__all__ = ["write_text_atomic"]
+__all__ = ["write_bytes_atomic", "write_text_atomic"]
 
 
 def write_text_atomic(path: Path, text: str) -> Path:
-    """Replace ``path`` with ``text`` (UTF-8) atomically and durably.
+    """Replace ``path`` with ``text`` encoded as UTF-8; see :func:`write_bytes_atomic`."""
+    return write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> Path:
+    """Replace ``path`` with ``data`` atomically and durably.
 
     Missing parent folders are created. On any failure the previous file, if
     any, is left exactly as it was and no temporary file is left behind.
@@ -30,7 +35,6 @@ def write_text_atomic(path: Path, text: str) -> Path:
     """
     import tempfile  # imported here: commands that only read never need it
 
-    data = text.encode("utf-8")
     folder = path.parent
     folder.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
