@@ -60,3 +60,59 @@ def make_bundle() -> Callable[..., Path]:
         return bundle
 
     return make
+
+
+POLICY_SCHEMA_FILE = REPO_ROOT / "schemas" / "inference_policy.v1.json"
+EXAMPLE_STORE_DIR = "artifacts/calibrator_store"
+
+
+def policy_schema_from_file() -> dict[str, Any]:
+    """The policy schema as parsed straight from ``schemas/`` (not through taskclf)."""
+    schema: dict[str, Any] = json.loads(POLICY_SCHEMA_FILE.read_text(encoding="utf-8"))
+    return schema
+
+
+@pytest.fixture
+def policy_document() -> dict[str, Any]:
+    """A complete, schema-valid policy for the example home's run_001 and its calibrator store."""
+    return {
+        "policy_version": "v1",
+        "model_dir": "models/run_001",
+        "model_schema_hash": EXAMPLE_SCHEMA_HASH,
+        "model_label_set": list(EXAMPLE_LABELS),
+        "calibrator_store_dir": EXAMPLE_STORE_DIR,
+        "calibration_method": "temperature",
+        "reject_threshold": 0.55,
+        "created_at": "2026-01-31T12:00:00+00:00",
+        "source": "manual",
+        "git_commit": "unknown",
+        "per_user_reject_thresholds": None,
+    }
+
+
+@pytest.fixture
+def write_policy() -> Callable[..., Path]:
+    """Factory: ``write_policy(models_dir, **fields)`` writes a valid policy for run_001.
+
+    The default binds run_001 to the example calibrator store (temperature,
+    threshold 0.62); keyword arguments replace or add fields (``None`` values
+    are written as JSON null). Returns the policy file's path.
+    """
+
+    def write(models: Path, **fields: Any) -> Path:
+        document: dict[str, Any] = {
+            "policy_version": "v1",
+            "model_dir": "models/run_001",
+            "model_schema_hash": EXAMPLE_SCHEMA_HASH,
+            "model_label_set": list(EXAMPLE_LABELS),
+            "calibrator_store_dir": "artifacts/calibrator_store",
+            "calibration_method": "temperature",
+            "reject_threshold": 0.62,
+            "created_at": "2026-02-01T10:00:00+00:00",
+            "source": "manual",
+            "git_commit": "unknown",
+            **fields,
+        }
+        return write_json(models / "inference_policy.json", document)
+
+    return write

@@ -15,6 +15,7 @@ that adds what a schema cannot: checks against the artifacts on disk
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -273,17 +274,21 @@ def read_inference_policy(path: Path) -> InferencePolicy:
         PolicyFileError: the file cannot be read or is not acceptable JSON.
         PolicySchemaError: the JSON breaks the schema (every issue is listed).
     """
-    path = Path(path)
+    return _read_policy(os.fspath(path))
+
+
+def _read_policy(path: str) -> InferencePolicy:
+    # Works on plain strings: this is the hot path of reload loops.
     try:
         data = read_file_bytes(path)
     except JSONFileError as exc:
-        raise PolicyFileError(path, exc.reason) from exc
-    key = str(path.absolute())
+        raise PolicyFileError(Path(path), exc.reason) from exc
+    key = os.path.abspath(path)
     cached = _read_cache.get(key)
     if cached is not None and cached[0] == data:
         outcome = cached[1]
     else:
-        outcome = _parse_policy(data, path)
+        outcome = _parse_policy(data, Path(path))
         if len(_read_cache) >= _READ_CACHE_LIMIT:
             _read_cache.clear()
         _read_cache[key] = (data, outcome)
@@ -311,9 +316,8 @@ def load_inference_policy(models_dir: Path) -> InferencePolicy | None:
     message) when it cannot be read, is not strict JSON or fails the schema.
     Disk checks are not run here; see :func:`validate_policy`.
     """
-    path = policy_path(models_dir)
     try:
-        return read_inference_policy(path)
+        return _read_policy(os.path.join(models_dir, POLICY_FILENAME))
     except FileNotFoundError:
         return None
     except PolicyValidationError as exc:

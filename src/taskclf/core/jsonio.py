@@ -47,7 +47,7 @@ class JSONFileError(Exception):
         self.reason = reason
 
 
-def read_file_bytes(path: Path, *, max_bytes: int = MAX_JSON_BYTES) -> bytes:
+def read_file_bytes(path: str | Path, *, max_bytes: int = MAX_JSON_BYTES) -> bytes:
     """Return the bytes of the regular file at ``path``, refusing anything odd.
 
     The file is opened without blocking (a FIFO at the path cannot stall us),
@@ -59,7 +59,7 @@ def read_file_bytes(path: Path, *, max_bytes: int = MAX_JSON_BYTES) -> bytes:
         JSONFileError: anything else that keeps the file from being read.
     """
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        fd = os.open(path, _OPEN_FLAGS)
     except FileNotFoundError:
         raise
     except OSError as exc:
@@ -74,22 +74,33 @@ def read_file_bytes(path: Path, *, max_bytes: int = MAX_JSON_BYTES) -> bytes:
             raise JSONFileError(
                 path, f"is {info.st_size} bytes, larger than the {max_bytes}-byte limit"
             )
-        chunks: list[bytes] = []
-        remaining = max_bytes + 1
-        while remaining > 0:
-            chunk = os.read(fd, min(remaining, 65536))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            remaining -= len(chunk)
+        # Asking for one byte more than the file's size returns the whole file
+        # in one call and tells whether it grew meanwhile (a full buffer).
+        wanted = info.st_size + 1
+        data = os.read(fd, wanted)
+        if len(data) == wanted:
+            data += _read_rest(fd, max_bytes + 1 - len(data))
     except OSError as exc:
         raise JSONFileError(path, f"cannot be read: {exc.strerror or exc}") from exc
     finally:
         os.close(fd)
-    data = b"".join(chunks)
     if len(data) > max_bytes:
         raise JSONFileError(path, f"grew past the {max_bytes}-byte limit while being read")
     return data
+
+
+_OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+
+
+def _read_rest(fd: int, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    while limit > 0:
+        chunk = os.read(fd, min(limit, 65536))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        limit -= len(chunk)
+    return b"".join(chunks)
 
 
 class _RejectedJSON(ValueError):
