@@ -15,7 +15,14 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from taskclf import __version__
-from taskclf.cli import policy_create, policy_files, policy_inspect
+from taskclf.cli import (
+    model_commands,
+    policy_create,
+    policy_edit,
+    policy_files,
+    policy_inspect,
+    policy_resolve,
+)
 from taskclf.cli.common import (
     EXIT_CODES_EPILOG,
     EXIT_INVALID,
@@ -53,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     groups.required = True
     policy = groups.add_parser(
         "policy",
-        help="create, show, validate or remove models/inference_policy.json",
+        help="create, show, validate, edit, resolve or remove the inference policy",
         description=_POLICY_DESCRIPTION,
         epilog=EXIT_CODES_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -64,13 +71,17 @@ def build_parser() -> argparse.ArgumentParser:
     add_location_options(shared, suppress=True)
     policy_create.register(commands, shared)
     policy_inspect.register(commands, shared)
+    policy_edit.register(commands, shared)
+    policy_resolve.register(commands, shared)
     policy_files.register(commands, shared)
+    model_commands.register(groups)
     return parser
 
 
 def run(args: argparse.Namespace, *, stdout: TextIO, stderr: TextIO) -> int:
     """Run the command chosen in ``args``; return its exit code."""
     ctx = Context.from_args(args, stdout=stdout, stderr=stderr)
+    _configure_logging(ctx.debug)
     try:
         return run_command(args.handler, args, ctx)
     except BrokenPipeError:
@@ -84,6 +95,18 @@ def run(args: argparse.Namespace, *, stdout: TextIO, stderr: TextIO) -> int:
             file=stderr,
         )
         return EXIT_INVALID
+
+
+def _configure_logging(debug: bool) -> None:
+    import logging
+
+    # The library logs each skipped policy or pointer as a WARNING; the commands
+    # already report those reasons in their own output, so they are shown only
+    # with --debug instead of twice.
+    if debug:
+        logging.basicConfig(level=logging.DEBUG, format="taskclf: %(levelname)s: %(message)s")
+    else:
+        logging.getLogger("taskclf").addHandler(logging.NullHandler())
 
 
 def main(argv: Sequence[str] | None = None) -> int:

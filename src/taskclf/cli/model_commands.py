@@ -1,0 +1,129 @@
+"""``taskclf model list`` and ``taskclf model set-active``: the bundles in models/."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from taskclf.cli.common import (
+    EXIT_CODES_EPILOG,
+    EXIT_INVALID,
+    EXIT_OK,
+    CommandError,
+    Context,
+    add_location_options,
+    add_output_options,
+    home_relative,
+)
+
+__all__ = ["register"]
+
+
+def register(groups: Any) -> None:
+    """Add the ``model`` command group with ``list`` and ``set-active``."""
+    model = groups.add_parser(
+        "model",
+        help="list model bundles, set the legacy active pointer",
+        description="Work with the model bundles in models/ (one folder per bundle, holding "
+        "metadata.json and metrics.json).",
+        epilog=EXIT_CODES_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = model.add_subparsers(title="subcommands", metavar="SUBCOMMAND", dest="command")
+    commands.required = True
+    shared = argparse.ArgumentParser(add_help=False)
+    add_location_options(shared, suppress=True)
+
+    listing = commands.add_parser(
+        "list",
+        parents=[shared],
+        help="rank the bundles as best-model selection does, with reasons for exclusions",
+        description="List the model bundles ranked as best-model selection ranks them "
+        "(macro_f1, then weighted_f1, then newest created_at), and every excluded bundle "
+        "with the reason.",
+        epilog=EXIT_CODES_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    listing.add_argument("--schema-hash", metavar="HASH", help="required feature-schema hash")
+    listing.add_argument(
+        "--label", action="append", metavar="LABEL", help="required label (repeat for each)"
+    )
+    add_output_options(listing)
+    listing.set_defaults(handler=run_list, command_name="model list")
+
+    set_active = commands.add_parser(
+        "set-active",
+        parents=[shared],
+        help="point the legacy models/active.json at a bundle",
+        description="Point models/active.json (the deprecated legacy pointer) at a bundle and "
+        "append the change to models/active_history.jsonl. An inference policy, when present "
+        "and valid, still takes precedence.",
+        epilog=EXIT_CODES_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    set_active.add_argument(
+        "--model-dir", required=True, metavar="PATH", help="bundle folder, e.g. models/run_002"
+    )
+    set_active.add_argument("--reason", metavar="TEXT", help="why, recorded in active.json")
+    add_output_options(set_active)
+    set_active.set_defaults(handler=run_set_active, command_name="model set-active")
+
+
+def run_list(args: argparse.Namespace, ctx: Context) -> int:
+    """Print the ranked bundles and the excluded ones."""
+    from taskclf.model_registry import read_active, select_best_model
+
+    report = select_best_model(ctx.models_dir, schema_hash=args.schema_hash, label_set=args.label)
+    active = read_active(ctx.models_dir)
+    ctx.out(f"Model bundles in {ctx.display(ctx.models_dir)}, best first:")
+    if not report.ranked:
+        ctx.out("  (none qualifies)")
+    else:
+        width = max(len(b.bundle_id) for b in report.ranked)
+        ctx.out(f"  {'#':>2}  {'bundle':<{width}}  macro_f1  weighted_f1  created_at")
+        for number, bundle in enumerate(report.ranked, start=1):
+            mark = "  <- best" if bundle is report.best else ""
+            ctx.out(
+                f"  {number:>2}  {bundle.bundle_id:<{width}}  {bundle.macro_f1:<8.4g}  "
+                f"{bundle.weighted_f1:<11.4g}  {bundle.created_at or '-'}{mark}"
+            )
+    if report.excluded:
+        ctx.out(f"Excluded ({len(report.excluded)}):")
+        for excluded in report.excluded:
+            ctx.out(f"  {excluded}")
+    pointer = "none" if active is None else active.model_dir
+    ctx.out(f"Legacy active pointer (models/active.json): {pointer}")
+    ctx.emit_json(
+        True,
+        selection=report.to_dict(),
+        active=None if active is None else active.to_dict(),
+    )
+    return EXIT_OK
+
+
+def run_set_active(args: argparse.Namespace, ctx: Context) -> int:
+    """Write active.json; warn when a valid policy overrides it."""
+    from taskclf.core.inference_policy import PolicyValidationError, read_inference_policy
+    from taskclf.model_registry import RegistryError, write_active_atomic
+
+    _, model_dir = home_relative(ctx, args.model_dir, "--model-dir")
+    try:
+        change = write_active_atomic(ctx.models_dir, model_dir, reason=args.reason)
+    except RegistryError as exc:
+        raise CommandError(str(exc), exit_code=EXIT_INVALID, details=dict(exc.details)) from exc
+    old = "nothing" if change.old is None else change.old.model_dir
+    ctx.out(f"models/active.json now points at {change.new.model_dir} (was {old}).")
+    warning = None
+    try:
+        policy = read_inference_policy(ctx.policy_file)
+    except (FileNotFoundError, PolicyValidationError):
+        policy = None
+    if policy is not None:
+        warning = (
+            f"{ctx.display(ctx.policy_file)} exists and takes precedence over active.json: "
+            f"inference keeps using {policy.model_dir} until the policy is changed "
+            "(taskclf policy create) or removed (taskclf policy remove)"
+        )
+        print(f"taskclf: warning: {warning}", file=ctx.stderr)
+    ctx.emit_json(True, change=change.to_dict(), warning=warning)
+    return EXIT_OK

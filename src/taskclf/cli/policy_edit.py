@@ -1,0 +1,301 @@
+"""``taskclf policy edit``: edit the policy in your editor, with validation before it is saved.
+
+The editor works on a temporary copy, never on the live file. The live file is
+replaced (atomically, byte for byte as you left the copy) only when the copy is
+a valid policy; otherwise the errors are shown and you can re-open the copy or
+abort, and the copy is kept so no work is lost. When there is no policy yet,
+one is seeded from the model bundle inference would use, and written before the
+editor opens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from taskclf.cli.common import (
+    EXIT_CODES_EPILOG,
+    EXIT_INVALID,
+    EXIT_OK,
+    CommandError,
+    Context,
+    add_output_options,
+    default_stdin,
+    home_relative,
+)
+from taskclf.cli.render import field_changes
+
+if TYPE_CHECKING:
+    from taskclf.core.inference_policy import InferencePolicy
+
+__all__ = ["DEFAULT_EDITOR", "register"]
+
+DEFAULT_EDITOR = "vi"
+"""Editor used when neither $VISUAL nor $EDITOR is set."""
+
+EDIT_SOURCE = "edit"
+"""``source`` recorded in a policy seeded by this command."""
+
+_DESCRIPTION = f"""\
+Open models/inference_policy.json in your editor ($VISUAL, else $EDITOR, else
+{DEFAULT_EDITOR}) on a temporary copy. When you close the editor, the copy is checked
+against the schema and the files on disk; a valid copy replaces the policy exactly
+as you wrote it (your key order and your own _notes survive) and the changes are
+listed. An invalid copy is not saved: the errors are shown and you can re-open it
+or abort (the copy is kept and its path printed). Leave it unchanged to cancel;
+empty it to cancel too.
+
+Without a policy, one is seeded first from --model-dir, else from the bundle
+inference would use (models/active.json, then best-model selection): schema hash
+and label set from the bundle's metadata.json, its advisory reject_threshold, and a
+calibrator store under artifacts/ that is bound to that bundle or its schema."""
+
+
+def register(commands: Any, shared: argparse.ArgumentParser) -> None:
+    """Add the ``edit`` subcommand to ``commands``."""
+    parser = commands.add_parser(
+        "edit",
+        parents=[shared],
+        help="edit the policy in your editor, validated before it is saved",
+        description=_DESCRIPTION,
+        epilog=EXIT_CODES_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--model-dir",
+        metavar="PATH",
+        help="bundle to seed a new policy from, when there is none yet",
+    )
+    parser.add_argument(
+        "--no-validate-disk",
+        action="store_true",
+        help="check the edited policy against the schema only (for editing away "
+        "from the model artifacts)",
+    )
+    add_output_options(parser)
+    parser.set_defaults(handler=run, command_name="policy edit")
+
+
+def run(args: argparse.Namespace, ctx: Context) -> int:
+    """Seed the policy if needed, then run the edit loop."""
+    import shutil
+    import tempfile
+
+    live = ctx.policy_file
+    seeded_from: str | None = None
+    if not live.exists():
+        seeded_from = _seed_policy(ctx, args.model_dir)
+    original = live.read_bytes()
+    workdir = Path(tempfile.mkdtemp(prefix="taskclf-edit-"))
+    copy = workdir / live.name
+    copy.write_bytes(original)
+    say = _Speaker(ctx)
+    while True:
+        _run_editor(copy, say)
+        edited = copy.read_bytes()
+        if edited == original:
+            shutil.rmtree(workdir, ignore_errors=True)
+            say(f"No changes; {ctx.display(live)} was not modified.")
+            ctx.emit_json(True, written=False, outcome="unchanged", seeded_from=seeded_from)
+            return EXIT_OK
+        if not edited.strip():
+            shutil.rmtree(workdir, ignore_errors=True)
+            say(f"Cancelled: the copy was emptied; {ctx.display(live)} was not modified.")
+            ctx.emit_json(True, written=False, outcome="cancelled", seeded_from=seeded_from)
+            return EXIT_OK
+        problems, policy = _check_copy(copy, edited, ctx, disk=not args.no_validate_disk)
+        if policy is not None and not problems:
+            break
+        say(
+            f"The edited policy is not valid ({len(problems)} problem"
+            f"{'s' if len(problems) != 1 else ''}):"
+        )
+        for line in problems:
+            say(f"  {line}")
+        if not _ask(say, "Re-open the editor to fix it? [Y/n] "):
+            say(f"Aborted: {ctx.display(live)} was not modified.")
+            say(f"Your edited copy is kept at {copy}")
+            ctx.emit_json(
+                False,
+                written=False,
+                outcome="aborted",
+                kept_copy=str(copy),
+                problems=problems,
+                error={"message": "the edited policy is not valid", "details": {}},
+            )
+            return EXIT_INVALID
+
+    if live.exists() and live.read_bytes() != original:
+        raise CommandError(
+            f"{ctx.display(live)} was changed by something else while you were editing; "
+            f"not overwriting it. Your edited copy is kept at {copy}: compare and merge by hand",
+            details={"kept_copy": str(copy)},
+        )
+    from taskclf.core.atomic import write_bytes_atomic
+    from taskclf.core.inference_policy import read_inference_policy
+
+    before = read_inference_policy(live).to_dict()
+    write_bytes_atomic(live, edited)
+    shutil.rmtree(workdir, ignore_errors=True)
+    changes = field_changes(before, policy.to_dict())
+    say(
+        f"Saved {ctx.display(live)} ({len(changes)} field{'s' if len(changes) != 1 else ''} "
+        "changed):"
+    )
+    for change in changes:
+        say(str(change))
+    ctx.emit_json(
+        True,
+        written=True,
+        outcome="saved",
+        seeded_from=seeded_from,
+        changes=[change.to_dict() for change in changes],
+        policy=policy.to_dict(),
+    )
+    return EXIT_OK
+
+
+class _Speaker:
+    """Talks to the person at the terminal: stdout, or stderr when stdout carries JSON."""
+
+    def __init__(self, ctx: Context) -> None:
+        self._stream = ctx.stderr if ctx.json else ctx.stdout
+
+    def __call__(self, text: str, *, end: str = "\n") -> None:
+        print(text, end=end, file=self._stream, flush=True)
+
+
+def _ask(say: _Speaker, question: str) -> bool:
+    say(question, end="")
+    answer = default_stdin().readline()
+    if not answer:  # end of input: nobody to answer, so do not loop
+        say("")
+        return False
+    return answer.strip().lower() in {"", "y", "yes"}
+
+
+def _editor_command(path: Path) -> list[str]:
+    raw = os.environ.get("VISUAL") or os.environ.get("EDITOR") or DEFAULT_EDITOR
+    try:
+        words = shlex.split(raw)
+    except ValueError as exc:
+        raise CommandError(f"cannot parse the editor command {raw!r}: {exc}") from exc
+    if not words:
+        words = [DEFAULT_EDITOR]
+    return [*words, str(path)]
+
+
+def _run_editor(copy: Path, say: _Speaker) -> None:
+    import subprocess
+
+    command = _editor_command(copy)
+    try:
+        result = subprocess.run(command, check=False)
+    except OSError as exc:
+        raise CommandError(
+            f"cannot start the editor {command[0]!r} ({exc.strerror or exc}); set $VISUAL or "
+            f"$EDITOR to your editor. The policy was not modified; the copy is at {copy}",
+            details={"editor": command, "kept_copy": str(copy)},
+        ) from exc
+    if result.returncode != 0:
+        raise CommandError(
+            f"the editor {command[0]!r} exited with status {result.returncode}; the policy was "
+            f"not modified. Your copy is kept at {copy}",
+            details={"editor": command, "kept_copy": str(copy), "status": result.returncode},
+        )
+
+
+def _check_copy(
+    copy: Path, edited: bytes, ctx: Context, *, disk: bool
+) -> tuple[list[str], InferencePolicy | None]:
+    from taskclf.core.inference_policy import (
+        InferencePolicy,
+        PolicySchemaError,
+        check_policy_artifacts,
+    )
+    from taskclf.core.jsonio import JSONFileError, parse_json_bytes
+
+    shown = ctx.display(ctx.policy_file)
+    try:
+        document = parse_json_bytes(edited, source=shown)
+        policy = InferencePolicy.from_dict(document)
+    except JSONFileError as exc:
+        return [str(exc)], None
+    except PolicySchemaError as exc:
+        return [f"{shown}::{issue}" for issue in exc.issues], None
+    if not disk:
+        return [], policy
+    failures = check_policy_artifacts(policy, ctx.models_dir)
+    return [f"{shown}: [{f.check}] {f.message}" for f in failures], policy
+
+
+def _seed_policy(ctx: Context, model_dir_arg: str | None) -> str:
+    """Write a validated policy for the bundle inference would use; return where it came from."""
+    from taskclf.core.inference_policy import (
+        DEFAULT_REJECT_THRESHOLD,
+        build_inference_policy,
+        check_policy_artifacts,
+        save_inference_policy,
+    )
+    from taskclf.core.policy_checks import read_artifact_document
+    from taskclf.core.schemas import CALIBRATOR_STORE_SCHEMA
+    from taskclf.infer.resolve import ModelResolutionError, resolve_inference_config
+    from taskclf.model_registry import find_bound_calibrator_store
+
+    override = home_relative(ctx, model_dir_arg, "--model-dir")[1] if model_dir_arg else None
+    try:
+        config = resolve_inference_config(ctx.models_dir, model_dir_override=override)
+    except ModelResolutionError as exc:
+        raise CommandError(
+            f"there is no policy at {ctx.display(ctx.policy_file)} and no model bundle to seed "
+            f"one from, so nothing was written.\n{exc.message}\n"
+            f"To go on: put a model bundle (a folder with metadata.json and metrics.json) under "
+            f"{ctx.display(ctx.models_dir)}, then run `taskclf policy create --model-dir "
+            "models/<run_id>` (or `taskclf policy edit --model-dir models/<run_id>`)",
+            details={"resolution": exc.to_dict()},
+        ) from exc
+
+    metadata = config.metadata
+    threshold = metadata.get("reject_threshold", DEFAULT_REJECT_THRESHOLD)
+    store_dir = find_bound_calibrator_store(ctx.home, config.bundle_id, config.schema_hash)
+    method = None
+    if store_dir is not None:
+        store_doc, _ = read_artifact_document(
+            ctx.home / store_dir / "store.json", CALIBRATOR_STORE_SCHEMA
+        )
+        method = (store_doc or {}).get("method")
+
+    def build(store: str | None, calibration: str | None) -> InferencePolicy:
+        return build_inference_policy(
+            model_dir=config.model_dir,
+            model_schema_hash=config.schema_hash,
+            model_label_set=list(config.label_set),
+            reject_threshold=threshold,
+            calibrator_store_dir=store,
+            calibration_method=calibration,
+            source=EDIT_SOURCE,
+        )
+
+    policy = build(store_dir, method)
+    failures = check_policy_artifacts(policy, ctx.models_dir)
+    if failures and store_dir is not None:
+        policy = build(None, None)  # the store does not fit after all: seed without it
+        failures = check_policy_artifacts(policy, ctx.models_dir)
+    if failures:
+        raise CommandError(
+            f"cannot seed a valid policy from {config.model_dir}; nothing was written:\n"
+            + "\n".join(f"  [{f.check}] {f.message}" for f in failures),
+            details={"failures": [f.to_dict() for f in failures]},
+        )
+    save_inference_policy(policy, ctx.models_dir)
+    via = "--model-dir" if override else f"{config.step} resolution"
+    calibrator = policy.calibrator_store_dir or "no calibrator store"
+    message = (
+        f"Seeded {ctx.display(ctx.policy_file)} from {config.model_dir} ({via}; "
+        f"{calibrator}; reject_threshold {policy.reject_threshold:g})."
+    )
+    print(message, file=ctx.stderr if ctx.json else ctx.stdout, flush=True)
+    return config.model_dir

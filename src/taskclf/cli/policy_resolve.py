@@ -1,0 +1,125 @@
+"""``taskclf policy resolve``: what inference would use right now, and why."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from taskclf.cli.common import (
+    EXIT_CODES_EPILOG,
+    EXIT_INVALID,
+    EXIT_OK,
+    CommandError,
+    Context,
+    add_output_options,
+    parse_threshold,
+)
+
+__all__ = ["register", "user_path"]
+
+_DESCRIPTION = """\
+Resolve the configuration inference would start with, exactly as inference does:
+  1. an explicit --model-dir override (bypasses the policy);
+  2. models/inference_policy.json, when it is valid and matches the files on disk;
+  3. models/active.json plus code defaults (deprecated legacy pointer);
+  4. best-model selection plus code defaults (highest macro_f1, then weighted_f1,
+     then newest created_at).
+Print the model bundle, calibrator, reject threshold and the step that won;
+--explain also prints why each higher step was skipped. --reject-threshold and
+--calibrator-store replace single fields of whichever step wins."""
+
+
+def register(commands: Any, shared: argparse.ArgumentParser) -> None:
+    """Add the ``resolve`` subcommand to ``commands``."""
+    parser = commands.add_parser(
+        "resolve",
+        parents=[shared],
+        help="show what inference would use (model, calibrator, threshold) and why",
+        description=_DESCRIPTION,
+        epilog=EXIT_CODES_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--model-dir", metavar="PATH", help="bundle override (step 1)")
+    parser.add_argument(
+        "--reject-threshold", type=parse_threshold, metavar="X", help="threshold override"
+    )
+    parser.add_argument("--calibrator-store", metavar="PATH", help="calibrator store override")
+    parser.add_argument(
+        "--schema-hash", metavar="HASH", help="only accept bundles with this feature-schema hash"
+    )
+    parser.add_argument(
+        "--label",
+        action="append",
+        metavar="LABEL",
+        help="only accept bundles with exactly these labels (repeat for each label)",
+    )
+    parser.add_argument(
+        "--explain", action="store_true", help="also print why each higher step was skipped"
+    )
+    add_output_options(parser)
+    parser.set_defaults(handler=run, command_name="policy resolve")
+
+
+def user_path(argument: str | None) -> str | None:
+    """A path as the user meant it: relative to the current folder when it exists there.
+
+    Otherwise it is passed on unchanged and taken relative to TASKCLF_HOME.
+    """
+    if argument is None:
+        return None
+    given = Path(argument).expanduser()
+    if not given.is_absolute() and given.exists():
+        return str(given.absolute())
+    return str(given)
+
+
+def run(args: argparse.Namespace, ctx: Context) -> int:
+    """Resolve and print the configuration (and the trail with ``--explain``)."""
+    from taskclf.infer.resolve import ModelResolutionError, resolve_inference_config
+
+    try:
+        config = resolve_inference_config(
+            ctx.models_dir,
+            model_dir_override=user_path(args.model_dir),
+            reject_threshold_override=args.reject_threshold,
+            calibrator_store_override=user_path(args.calibrator_store),
+            required_schema_hash=args.schema_hash,
+            required_label_set=args.label,
+        )
+    except ModelResolutionError as exc:
+        raise CommandError(exc.message, exit_code=EXIT_INVALID, details=exc.to_dict()) from exc
+
+    rows = [
+        ("resolved by", str(config.step)),
+        ("model_dir", config.model_dir),
+        ("schema_hash", config.schema_hash),
+        ("labels", ", ".join(config.label_set)),
+        ("calibrator", _calibrator(config)),
+        ("reject_threshold", f"{config.reject_threshold:g}"),
+    ]
+    width = max(len(name) for name, _ in rows)
+    ctx.out(f"Inference would use (policy file: {ctx.display(ctx.policy_file)}):")
+    for name, value in rows:
+        ctx.out(f"  {name:<{width}}  {value}")
+    per_user = config.per_user_reject_thresholds
+    if per_user:
+        ctx.out(f"  per-user reject thresholds ({len(per_user)}):")
+        for user, threshold in sorted(per_user.items()):
+            ctx.out(f"    {user}  {threshold:g}")
+    if args.explain:
+        ctx.out("Resolution trail:")
+        if not config.trail:
+            ctx.out("  (the first step won; nothing was skipped)")
+        for number, entry in enumerate(config.trail, start=1):
+            ctx.out(f"  {number}. {entry}")
+    elif any(entry.broken for entry in config.trail):
+        ctx.out("Note: a higher-precedence file exists but was skipped; see --explain.")
+    ctx.emit_json(True, resolved=config.to_dict())
+    return EXIT_OK
+
+
+def _calibrator(config: Any) -> str:
+    if config.calibrator_store_dir is None:
+        return "none (identity)"
+    return f"{config.calibrator_store_dir} ({config.calibration_method or 'method not named'})"
