@@ -62,17 +62,17 @@ BAD_CONTENTS: list[tuple[str, bytes, tuple[str, ...]]] = [
     ("whitespace-only", b" \n\t\n", ("is empty",)),
     ("invalid-json", b'{"model_dir": ', ("is not valid JSON", "line 1 column")),
     ("trailing-garbage", _valid_text().encode() + b" x", ("is not valid JSON", "Extra data")),
-    ("top-level-array", b"[" + _valid_text().encode() + b"]", ("(root)", "not of type 'object'")),
-    ("top-level-null", b"null", ("(root)", "None is not of type 'object'")),
-    ("top-level-string", b'"policy"', ("(root)", "not of type 'object'")),
+    ("top-level-array", b"[" + _valid_text().encode() + b"]", ("(root)", "not of type object")),
+    ("top-level-null", b"null", ("(root)", "null is not of type object")),
+    ("top-level-string", b'"policy"', ("(root)", "not of type object")),
     ("nan-literal", _valid_text("NaN").encode(), ("NaN is not valid JSON",)),
     ("infinity-literal", _valid_text("Infinity").encode(), ("Infinity is not valid JSON",)),
     ("minus-infinity-literal", _valid_text("-Infinity").encode(), ("-Infinity is not valid",)),
     ("overflowing-float", _valid_text("1e999").encode(), ("1e999 is too large",)),
     ("overflowing-negative", _valid_text("-1e999").encode(), ("-1e999 is too large",)),
     ("huge-integer", _valid_text("1" + "0" * 5000).encode(), ("5001 digits is too long",)),
-    ("true-threshold", _valid_text("true").encode(), ("/reject_threshold", "True is not of type")),
-    ("string-threshold", _valid_text('"0.5"').encode(), ("/reject_threshold", "'0.5' is not of")),
+    ("true-threshold", _valid_text("true").encode(), ("/reject_threshold", "true is not of type")),
+    ("string-threshold", _valid_text('"0.5"').encode(), ("/reject_threshold", '"0.5" is not of')),
     ("out-of-range", _valid_text("1.5").encode(), ("/reject_threshold", "maximum of 1")),
     (
         "duplicate-keys",
@@ -91,7 +91,7 @@ BAD_CONTENTS: list[tuple[str, bytes, tuple[str, ...]]] = [
     (
         "typo",
         _valid_text().replace("reject_threshold", "reject_treshold").encode(),
-        ("/reject_treshold", "did you mean 'reject_threshold'?"),
+        ("/reject_treshold", 'did you mean "reject_threshold"?'),
     ),
     (
         "missing-required",
@@ -240,9 +240,13 @@ class TestOddPaths:
         _assert_ignored(models, caplog, "cannot be opened", "symbolic links")
 
     def test_models_dir_is_a_file(self, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+        # With a file where the models folder should be, no policy file can exist:
+        # that is "missing" (None, no warning), not "invalid".
         models = tmp_path / "models"
         models.write_text("not a folder", encoding="utf-8")
-        _assert_ignored(models, caplog, "cannot be opened", "Not a directory")
+        with caplog.at_level(logging.WARNING):
+            assert load_inference_policy(models) is None
+        assert caplog.records == []
 
     def test_dangling_symlink_is_missing(
         self, tmp_path: Path, caplog: pytest.LogCaptureFixture

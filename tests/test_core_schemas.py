@@ -117,7 +117,7 @@ class TestRequiredFields:
         assert len(issues) == 1
         assert issues[0].pointer == f"/{name}"
         assert issues[0].keyword == "required"
-        assert f"'{name}' is required" in issues[0].message
+        assert f'"{name}" is required' in issues[0].message
         assert issues[0].hint
 
 
@@ -130,8 +130,8 @@ class TestKeys:
         typo = [i for i in issues if i.pointer == "/reject_treshold"]
         assert len(typo) == 1
         assert "reject_treshold" in typo[0].message
-        assert typo[0].hint == "did you mean 'reject_threshold'?"
-        assert "did you mean 'reject_threshold'?" in str(typo[0])
+        assert typo[0].hint == 'did you mean "reject_threshold"?'
+        assert 'did you mean "reject_threshold"?' in str(typo[0])
 
     def test_unknown_key_without_close_match_lists_known_keys(
         self, policy_document: dict[str, Any]

@@ -85,7 +85,7 @@ class TestPreCommitHook:
                     "model_label_set": ["a"],
                     "reject_treshold": 0.5,
                 },
-                "::/reject_treshold: unknown key 'reject_treshold'",
+                '::/reject_treshold: unknown key "reject_treshold"',
             ),
         ],
     )

@@ -83,7 +83,7 @@ class TestScan:
             "maximum of 1 (expected a probability between 0 and 1)"
         )
         assert by_id["short_metrics"].reason is not None
-        assert "/weighted_f1: 'weighted_f1' is required but missing" in (
+        assert '/weighted_f1: "weighted_f1" is required but missing' in (
             by_id["short_metrics"].reason
         )
         assert by_id["bad_json"].reason is not None

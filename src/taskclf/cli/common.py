@@ -81,11 +81,11 @@ class Context:
     def from_args(cls, args: argparse.Namespace, *, stdout: TextIO, stderr: TextIO) -> Context:
         """Resolve ``--home``/``TASKCLF_HOME``/cwd and ``--models-dir`` from parsed arguments."""
         home_arg = getattr(args, "home", None) or os.environ.get("TASKCLF_HOME") or "."
-        home = Path(home_arg).expanduser().absolute()
+        home = Path(os.path.abspath(Path(home_arg).expanduser()))
         models_arg = getattr(args, "models_dir", None)
         if models_arg:
             # Paths in a policy are relative to the folder above the models folder.
-            models_dir = Path(models_arg).expanduser().absolute()
+            models_dir = Path(os.path.abspath(Path(models_arg).expanduser()))
             home = models_dir.parent
         else:
             models_dir = home / "models"
@@ -130,7 +130,7 @@ class Context:
                 "command": self.command,
                 "ok": ok,
                 "policy_file": str(self.policy_file),
-                **fields,
+                **fields,  # may replace policy_file (validate names its own files)
             }
             print(json.dumps(document, indent=2, ensure_ascii=False, default=str), file=self.stdout)
 
@@ -146,6 +146,8 @@ def home_relative(ctx: Context, argument: str, flag: str) -> tuple[Path, str]:
         CommandError: the folder does not exist, is not a folder, or lies
             outside TASKCLF_HOME.
     """
+    if not argument.strip():
+        raise CommandError(f"{flag} must not be empty", exit_code=EXIT_USAGE)
     given = Path(argument).expanduser()
     candidates = [given] if given.is_absolute() else [Path.cwd() / given, ctx.home / given]
     chosen = next((c for c in candidates if c.exists()), candidates[0])
@@ -223,7 +225,7 @@ def parse_threshold(text: str) -> float:
     value = _not_a_number(text)
     issues = validate_value(POLICY_SCHEMA, "/properties/reject_threshold", value)
     if issues:
-        raise argparse.ArgumentTypeError(issues[0].message)
+        raise argparse.ArgumentTypeError(issues[0].message_with_hint)
     return value
 
 
@@ -237,6 +239,8 @@ def run_command(
         return handler(args, ctx)
     except CommandError as exc:
         return report_error(ctx, exc.message, exc.exit_code, exc.details)
+    except BrokenPipeError:
+        raise  # the reader of our output went away: entry_point ends quietly
     except OSError as exc:
         if ctx.debug:
             raise

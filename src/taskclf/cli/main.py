@@ -65,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXIT_CODES_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    add_location_options(policy, suppress=True)
     commands = policy.add_subparsers(title="subcommands", metavar="SUBCOMMAND", dest="command")
     commands.required = True
     shared = argparse.ArgumentParser(add_help=False)

@@ -29,6 +29,7 @@ def register(groups: Any) -> None:
         epilog=EXIT_CODES_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    add_location_options(model, suppress=True)
     commands = model.add_subparsers(title="subcommands", metavar="SUBCOMMAND", dest="command")
     commands.required = True
     shared = argparse.ArgumentParser(add_help=False)

@@ -190,7 +190,9 @@ def _report(
     if dry_run:
         ctx.out(f"Dry run: {shown} would contain:")
         ctx.out(policy.to_json().rstrip("\n"))
-    if previous_state == "valid":
+    if previous_state == "valid" and not changes:
+        ctx.out("No changes to the existing policy.")
+    elif previous_state == "valid":
         ctx.out(f"Changes to the existing policy ({len(changes)}):")
         ctx.out("\n".join(str(change) for change in changes))
     elif previous_state == "invalid":

@@ -39,6 +39,7 @@ def register(commands: Any, shared: argparse.ArgumentParser) -> None:
         description="Delete models/inference_policy.json and say what inference falls "
         "back to. Asks for confirmation on a terminal; pass --yes in scripts.",
         epilog=EXIT_CODES_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     remove.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     add_output_options(remove)
@@ -52,6 +53,7 @@ def register(commands: Any, shared: argparse.ArgumentParser) -> None:
         "(models/<run_id>, <schema_hash>, ...) and a _help note, for editing by hand. "
         "Prefer `taskclf policy create`, which fills the values from the model bundle.",
         epilog=EXIT_CODES_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     init.add_argument("--force", action="store_true", help="overwrite an existing policy")
     add_output_options(init)
@@ -83,6 +85,7 @@ def register(commands: Any, shared: argparse.ArgumentParser) -> None:
         description="Print the JSON Schema of inference_policy.json (draft-07), the one "
         "taskclf validates with, so an editor can validate and complete policy files.",
         epilog=EXIT_CODES_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     schema.add_argument("--output", metavar="FILE", type=Path, help="write it to FILE instead")
     schema.set_defaults(handler=run_schema, command_name="policy schema")

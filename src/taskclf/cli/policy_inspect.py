@@ -166,7 +166,10 @@ def run_show(args: argparse.Namespace, ctx: Context) -> int:
         ctx.out("\n".join(f"  {line}" for line in failure_lines(shown, report.failures)))
         ctx.out(f"Until it is fixed, {fallback}.")
     else:
-        ctx.out("Disk checks: passed (the bundle and calibrator store match the policy).")
+        if report.policy.calibrator_store_dir is None:
+            ctx.out("Disk checks: passed (the model bundle matches the policy).")
+        else:
+            ctx.out("Disk checks: passed (the bundle and calibrator store match the policy).")
     ctx.emit_json(
         report.valid,
         exists=True,
@@ -201,6 +204,7 @@ def run_validate(args: argparse.Namespace, ctx: Context) -> int:
     ctx.out(summary)
     ctx.emit_json(
         failed == 0,
+        policy_file=None if args.files else str(ctx.policy_file),
         files=[report.to_dict() for report in reports],
         summary={"checked": len(reports), "valid": len(reports) - failed, "invalid": failed},
     )

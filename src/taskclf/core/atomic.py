@@ -10,7 +10,9 @@ fsyncs the folder so the rename itself survives a crash.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import stat
 from pathlib import Path
 
 __all__ = ["write_bytes_atomic", "write_text_atomic"]
@@ -36,10 +38,16 @@ def write_bytes_atomic(path: Path, data: bytes) -> Path:
     import tempfile  # imported here: commands that only read never need it
 
     folder = path.parent
-    folder.mkdir(parents=True, exist_ok=True)
+    _prepare_folder(folder)
+    if path.is_dir():
+        raise IsADirectoryError(
+            errno.EISDIR, "is a folder where a file should be; nothing was written", str(path)
+        )
+    mode = _mode_for(path)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as tmp:
+            os.fchmod(tmp.fileno(), mode)
             tmp.write(data)
             tmp.flush()
             os.fsync(tmp.fileno())
@@ -50,6 +58,28 @@ def write_bytes_atomic(path: Path, data: bytes) -> Path:
         raise
     _fsync_folder(folder)
     return path
+
+
+def _prepare_folder(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError as exc:  # a file stands where a folder is needed
+        blocker = next((p for p in (folder, *folder.parents) if p.is_file()), folder)
+        raise NotADirectoryError(
+            errno.ENOTDIR, "is a file where a folder should be; nothing was written", str(blocker)
+        ) from exc
+
+
+def _mode_for(path: Path) -> int:
+    # mkstemp creates files readable by their owner only; a policy must stay
+    # readable by whoever could read it before (an inference service, say), so
+    # keep the old file's mode, or give a new file the usual mode under the umask.
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        umask = os.umask(0o022)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def _fsync_folder(folder: Path) -> None:

@@ -62,6 +62,9 @@ def read_file_bytes(path: str | Path, *, max_bytes: int = MAX_JSON_BYTES) -> byt
         fd = os.open(path, _OPEN_FLAGS)
     except FileNotFoundError:
         raise
+    except NotADirectoryError as exc:
+        # A part of the path is a file, so no file can exist at the path.
+        raise FileNotFoundError(exc.errno, "a part of the path is not a folder", str(path)) from exc
     except OSError as exc:
         raise JSONFileError(path, f"cannot be opened: {exc.strerror or exc}") from exc
     try:

@@ -80,9 +80,13 @@ class SchemaIssue:
         """The pointer for display: ``(root)`` stands for the whole document."""
         return self.pointer or "(root)"
 
+    @property
+    def message_with_hint(self) -> str:
+        """The message followed by the hint in parentheses, when there is one."""
+        return f"{self.message} ({self.hint.rstrip('.')})" if self.hint else self.message
+
     def __str__(self) -> str:
-        text = f"{self.location}: {self.message}"
-        return f"{text} ({self.hint.rstrip('.')})" if self.hint else text
+        return f"{self.location}: {self.message_with_hint}"
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form, as used by ``--format json`` output."""
@@ -202,9 +206,12 @@ def validate_document(name: str, document: Any) -> tuple[SchemaIssue, ...]:
 def _ranking(relevance: Any) -> Any:
     def key(error: ValidationError) -> tuple[Any, ...]:
         depth, _path, not_weak, strong, mismatched_type = relevance(error)
-        # Shallow errors first (they say the most), then strong keywords, then
+        # Shallow errors first (they say the most); at the same depth an unknown
+        # key first (it is usually a typo, and its "did you mean" explains the
+        # "missing" error that comes with it), then strong keywords, then
         # keywords that are not weak, then type mismatches.
-        return (-depth, not not_weak, not strong, not mismatched_type)
+        typo = error.validator == "additionalProperties"
+        return (-depth, not typo, not not_weak, not strong, not mismatched_type)
 
     return key
 
@@ -250,16 +257,13 @@ def _issues_from(error: ValidationError, root: Mapping[str, Any]) -> Iterator[Sc
                 described = _property_schema(schema, missing)
                 yield SchemaIssue(
                     pointer=json_pointer([*path, missing]),
-                    message=f"{missing!r} is required but missing",
+                    message=f"{_shown(missing)} is required but missing",
                     value=None,
                     keyword="required",
                     hint=described.get("description") or described.get("errorMessage"),
                 )
                 return
-    message = error.message
-    if error.validator == "pattern":
-        # The raw regular expression helps nobody; the hint explains the format.
-        message = f"{error.instance!r} does not have the expected format"
+    message = _message_for(error)
     yield SchemaIssue(
         pointer=json_pointer(path),
         message=message,
@@ -267,6 +271,40 @@ def _issues_from(error: ValidationError, root: Mapping[str, Any]) -> Iterator[Sc
         keyword=str(error.validator),
         hint=_hint_for(schema, root, path),
     )
+
+
+_SHOWN_VALUE_LIMIT = 60
+
+
+def _shown(value: Any) -> str:
+    """``value`` as JSON (``null``, ``true``), cut short when long."""
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        text = repr(value)
+    if len(text) > _SHOWN_VALUE_LIMIT:
+        text = text[: _SHOWN_VALUE_LIMIT - 3] + "..."
+    return text
+
+
+def _message_for(error: ValidationError) -> str:
+    # jsonschema words its messages with Python reprs (None, True); a person
+    # editing a JSON file should see JSON. Other messages are kept as they are.
+    keyword, expected = error.validator, error.validator_value
+    value = _shown(error.instance)
+    if keyword == "type":
+        kinds = expected if isinstance(expected, list) else [expected]
+        return f"{value} is not of type {' or '.join(map(str, kinds))}"
+    if keyword == "enum":
+        return f"{value} is not one of {_shown(expected)}"
+    if keyword == "const":
+        return f"{value} is not {_shown(expected)}"
+    if keyword == "pattern":
+        # The raw regular expression helps nobody; the hint explains the format.
+        return f"{value} does not have the expected format"
+    if len(error.message) > 2 * _SHOWN_VALUE_LIMIT:
+        return error.message[: 2 * _SHOWN_VALUE_LIMIT - 3] + "..."
+    return error.message
 
 
 def _unknown_key_issues(
@@ -281,13 +319,13 @@ def _unknown_key_issues(
 
         close = difflib.get_close_matches(key, known, n=1)
         hint = (
-            f"did you mean {close[0]!r}?"
+            f"did you mean {_shown(close[0])}?"
             if close
             else "remove it, or fix its spelling; known keys: " + ", ".join(known)
         )
         yield SchemaIssue(
             pointer=json_pointer([*path, key]),
-            message=f"unknown key {key!r}",
+            message=f"unknown key {_shown(key)}",
             value=value,
             keyword="additionalProperties",
             hint=hint,
