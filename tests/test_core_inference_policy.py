@@ -169,10 +169,10 @@ class TestDictForm:
         policy = InferencePolicy.from_dict(shuffled)
         assert list(policy.to_dict()) == list(SCHEMA["properties"])
 
-    def test_schema_key_first_then_fields_then_notes(self, policy_document: dict[str, Any]) -> None:
+    def test_schema_key_first_then_notes_then_fields(self, policy_document: dict[str, Any]) -> None:
         document = {"_note": "n", **policy_document, "$schema": SCHEMA["$id"], "_help": {}}
         policy = InferencePolicy.from_dict(document)
-        assert list(policy.to_dict()) == ["$schema", *SCHEMA["properties"], "_note", "_help"]
+        assert list(policy.to_dict()) == ["$schema", "_note", "_help", *SCHEMA["properties"]]
         assert dict(policy.annotations) == {"_note": "n", "$schema": SCHEMA["$id"], "_help": {}}
 
     def test_to_json_is_the_dict(self, policy_document: dict[str, Any]) -> None:

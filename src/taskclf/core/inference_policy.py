@@ -38,7 +38,13 @@ from taskclf.core.policy_template import (
     write_inference_policy_starter_template,
 )
 from taskclf.core.provenance import current_git_commit, utc_now_iso
-from taskclf.core.schemas import POLICY_SCHEMA, SchemaIssue, load_schema, validate_document
+from taskclf.core.schemas import (
+    POLICY_SCHEMA,
+    SchemaIssue,
+    json_pointer,
+    load_schema,
+    validate_document,
+)
 
 __all__ = [
     "DEFAULT_REJECT_THRESHOLD",
@@ -130,6 +136,7 @@ class InferencePolicy:
             document[name] = _as_json_value(value)
         annotations = {} if self.annotations is _UNSET else dict(self.annotations)
         issues = validate_document(POLICY_SCHEMA, {**document, **annotations})
+        issues += _unrepresentable_notes(annotations)
         if issues:
             raise PolicySchemaError(issues)
         for name, value in document.items():
@@ -155,22 +162,39 @@ class InferencePolicy:
         return cls(**known, annotations=others)
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the JSON form: ``$schema`` first, then fields in schema order, then notes."""
-        result: dict[str, Any] = {
-            key: copy.deepcopy(value)
-            for key, value in self.annotations.items()
-            if key.startswith("$")
-        }
+        """Return the JSON form: ``$schema``, then notes (as in the template), then fields.
+
+        Fields come in schema order; notes keep their order.
+        """
+        notes = sorted(self.annotations.items(), key=lambda item: not item[0].startswith("$"))
+        result: dict[str, Any] = {key: copy.deepcopy(value) for key, value in notes}
         for name in load_schema(POLICY_SCHEMA)["properties"]:
             result[name] = _as_json_value(getattr(self, name))
-        for key, value in self.annotations.items():
-            if not key.startswith("$"):
-                result[key] = copy.deepcopy(value)
         return result
 
     def to_json(self) -> str:
         """Return the exact text :func:`save_inference_policy` writes."""
         return dumps_json(self.to_dict())
+
+
+def _unrepresentable_notes(annotations: Mapping[str, Any]) -> tuple[SchemaIssue, ...]:
+    # The schema lets notes hold any JSON value, but a Python caller can pass
+    # values JSON cannot hold (NaN, sets, ...); refuse them here rather than
+    # fail later when the policy is saved.
+    issues = []
+    for key, value in annotations.items():
+        try:
+            dumps_json(value)
+        except (TypeError, ValueError) as exc:
+            issues.append(
+                SchemaIssue(
+                    pointer=json_pointer([key]),
+                    message=f"cannot be written as JSON: {exc}",
+                    value=value,
+                    keyword="json",
+                )
+            )
+    return tuple(issues)
 
 
 def _as_json_value(value: Any) -> Any:
