@@ -34,6 +34,7 @@ __all__ = [
     "add_location_options",
     "add_output_options",
     "home_relative",
+    "parse_probability",
     "parse_threshold",
 ]
 
@@ -215,6 +216,17 @@ def _not_a_number(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
     if not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def parse_probability(text: str) -> float:
+    """argparse ``type`` for a rate or probability: a number in the schema's probability range."""
+    from taskclf.core.schemas import POLICY_SCHEMA, validate_value
+
+    value = _not_a_number(text)
+    issues = validate_value(POLICY_SCHEMA, "/definitions/probability", value)
+    if issues:
+        raise argparse.ArgumentTypeError(issues[0].message_with_hint)
     return value
 
 

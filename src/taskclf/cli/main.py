@@ -22,6 +22,7 @@ from taskclf.cli import (
     policy_files,
     policy_inspect,
     policy_resolve,
+    policy_tune,
 )
 from taskclf.cli.common import (
     EXIT_CODES_EPILOG,
@@ -74,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     policy_inspect.register(commands, shared)
     policy_edit.register(commands, shared)
     policy_resolve.register(commands, shared)
+    policy_tune.register(commands, shared)
     policy_files.register(commands, shared)
     model_commands.register(groups)
     return parser

@@ -231,6 +231,7 @@ def build_inference_policy(
     calibrator_store_dir: str | None = None,
     calibration_method: str | None = None,
     source: str = DEFAULT_SOURCE,
+    per_user_reject_thresholds: Mapping[str, float] | None = None,
 ) -> InferencePolicy:
     """Convenience builder that fills in provenance fields automatically.
 
@@ -246,6 +247,7 @@ def build_inference_policy(
             TASKCLF_HOME, or ``None`` for identity calibration.
         calibration_method: ``"temperature"``, ``"isotonic"`` or ``None``.
         source: what created the policy (``"manual"``, ``"tune-reject"``, ...).
+        per_user_reject_thresholds: thresholds of single users, or ``None``.
 
     Raises:
         PolicySchemaError: the values do not make a valid policy.
@@ -260,6 +262,7 @@ def build_inference_policy(
         created_at=utc_now_iso(),
         source=source,
         git_commit=current_git_commit(),
+        per_user_reject_thresholds=per_user_reject_thresholds,
     )
 
 

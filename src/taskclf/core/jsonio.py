@@ -13,6 +13,7 @@ written by taskclf never carry one.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -24,6 +25,7 @@ __all__ = [
     "MAX_JSON_BYTES",
     "JSONFileError",
     "dumps_json",
+    "open_regular_file",
     "parse_json_bytes",
     "read_file_bytes",
 ]
@@ -58,21 +60,8 @@ def read_file_bytes(path: str | Path, *, max_bytes: int = MAX_JSON_BYTES) -> byt
         FileNotFoundError: nothing exists at ``path`` (callers treat it as "no file").
         JSONFileError: anything else that keeps the file from being read.
     """
+    fd, info = open_regular_file(path)
     try:
-        fd = os.open(path, _OPEN_FLAGS)
-    except FileNotFoundError:
-        raise
-    except NotADirectoryError as exc:
-        # A part of the path is a file, so no file can exist at the path.
-        raise FileNotFoundError(exc.errno, "a part of the path is not a folder", str(path)) from exc
-    except OSError as exc:
-        raise JSONFileError(path, f"cannot be opened: {exc.strerror or exc}") from exc
-    try:
-        info = os.fstat(fd)
-        if stat.S_ISDIR(info.st_mode):
-            raise JSONFileError(path, "is a directory, not a file")
-        if not stat.S_ISREG(info.st_mode):
-            raise JSONFileError(path, "is not a regular file (a FIFO, socket or device?)")
         if info.st_size > max_bytes:
             raise JSONFileError(
                 path, f"is {info.st_size} bytes, larger than the {max_bytes}-byte limit"
@@ -93,6 +82,37 @@ def read_file_bytes(path: str | Path, *, max_bytes: int = MAX_JSON_BYTES) -> byt
 
 
 _OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+
+
+def open_regular_file(path: str | Path) -> tuple[int, os.stat_result]:
+    """Open ``path`` for reading without blocking; refuse anything but a regular file.
+
+    Returns the open file descriptor (the caller closes it) and its status.
+
+    Raises:
+        FileNotFoundError: nothing exists at ``path``, or a part of the path is a file.
+        JSONFileError: a folder, FIFO, socket or device is at ``path``, or it
+            cannot be opened.
+    """
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except FileNotFoundError:
+        raise
+    except NotADirectoryError as exc:
+        # A part of the path is a file, so no file can exist at the path.
+        raise FileNotFoundError(exc.errno, "a part of the path is not a folder", str(path)) from exc
+    except OSError as exc:
+        raise JSONFileError(path, f"cannot be opened: {exc.strerror or exc}") from exc
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise JSONFileError(path, "is a directory, not a file")
+        if not stat.S_ISREG(info.st_mode):
+            raise JSONFileError(path, "is not a regular file (a FIFO, socket or device?)")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, info
 
 
 def _read_rest(fd: int, limit: int) -> bytes:
@@ -141,6 +161,18 @@ def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return obj
 
 
+@functools.cache
+def _strict_decoder() -> json.JSONDecoder:
+    # Built once: creating a decoder per document costs more than parsing a
+    # small one (scores files parse one document per line).
+    return json.JSONDecoder(
+        object_pairs_hook=_object_without_duplicates,
+        parse_constant=_reject_constant,
+        parse_float=_finite_float,
+        parse_int=_bounded_int,
+    )
+
+
 def parse_json_bytes(data: bytes, *, source: Path | str) -> Any:
     """Parse ``data`` as one strict JSON document; ``source`` names it in errors.
 
@@ -160,13 +192,7 @@ def parse_json_bytes(data: bytes, *, source: Path | str) -> Any:
     if not text.strip():
         raise JSONFileError(source, "is empty; it must hold a JSON object")
     try:
-        return json.loads(
-            text,
-            object_pairs_hook=_object_without_duplicates,
-            parse_constant=_reject_constant,
-            parse_float=_finite_float,
-            parse_int=_bounded_int,
-        )
+        return _strict_decoder().decode(text)
     except json.JSONDecodeError as exc:
         raise JSONFileError(
             source, f"is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"

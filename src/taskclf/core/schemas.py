@@ -38,9 +38,11 @@ __all__ = [
     "json_pointer",
     "load_schema",
     "schema_names",
+    "schema_registry",
     "schema_text",
     "validate_document",
     "validate_value",
+    "validator_for",
 ]
 
 POLICY_SCHEMA = "inference_policy.v1.json"
@@ -182,6 +184,20 @@ def _validator(name: str, pointer: str = "") -> Validator:
         schema = load_schema(name)
     validator: Validator = validator_class(schema, registry=_registry())
     return validator
+
+
+def validator_for(name: str) -> Validator:
+    """The cached validator of schema ``name``: draft-07, our registry, JSON numbers only.
+
+    For callers that need the validator itself (e.g. to compile a fast check
+    from the same schema); most callers want :func:`validate_document`.
+    """
+    return _validator(name)
+
+
+def schema_registry() -> Registry:
+    """The :class:`referencing.Registry` holding every shipped schema (built once)."""
+    return _registry()
 
 
 def validate_document(name: str, document: Any) -> tuple[SchemaIssue, ...]:

@@ -1,0 +1,338 @@
+"""``taskclf policy tune-reject``: tune the reject threshold on held-out scores."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from taskclf.cli.common import (
+    EXIT_CODES_EPILOG,
+    EXIT_INVALID,
+    EXIT_OK,
+    CommandError,
+    Context,
+    add_output_options,
+    home_relative,
+    parse_probability,
+)
+from taskclf.cli.render import field_changes
+
+__all__ = ["register"]
+
+_DESCRIPTION = """\
+Tune the reject threshold on held-out predictions of the (calibrated) model and,
+with --write-policy, write a validated policy binding the model bundle, the
+calibrator store and the tuned threshold(s) (source "tune-reject").
+
+Scores file (JSON Lines or CSV, by extension or --input-format): one row per
+held-out example with the true "label", and either "predicted" plus "confidence"
+(the top calibrated probability) or "probabilities" (label -> probability; in CSV
+one p_<label> column per label); optional "user_id". Every row is validated
+(schema score_row.v1.json, labels from the bundle's label set).
+
+Each candidate threshold is evaluated in one pass: reject rate, coverage,
+accuracy and macro-F1 on the accepted rows. The chosen threshold has the best
+accuracy on accepted rows among those whose reject rate is within
+[--reject-rate-min, --reject-rate-max] (ties: the lower threshold); when none
+is, nothing is chosen and the exit code is 1.
+
+Model bundle: --model-dir, else the one inference would use (see `taskclf policy
+resolve`). Calibrator store: --calibrator-store, else the one of the policy in
+use (when the bundle came from it), else a store under artifacts/ bound to the
+bundle; --no-calibrator for raw scores. The scores must come from that same
+calibration."""
+
+_EXAMPLES = """\
+examples:
+  taskclf policy tune-reject --scores heldout.jsonl --model-dir models/run_001
+  taskclf policy tune-reject --scores heldout.csv --model-dir models/run_001 \\
+      --calibrator-store artifacts/calibrator_store --reject-rate-max 0.2 --write-policy
+  taskclf policy tune-reject --scores heldout.jsonl --per-user --min-user-samples 200
+
+"""
+
+
+def register(commands: Any, shared: argparse.ArgumentParser) -> None:
+    """Add the ``tune-reject`` subcommand to ``commands``."""
+    from taskclf.tune.sweep import (
+        DEFAULT_MIN_USER_SAMPLES,
+        DEFAULT_REJECT_RATE_MAX,
+        DEFAULT_REJECT_RATE_MIN,
+        DEFAULT_THRESHOLD_SPEC,
+    )
+
+    parser = commands.add_parser(
+        "tune-reject",
+        parents=[shared],
+        help="tune the reject threshold on held-out scores (and write it as a policy)",
+        description=_DESCRIPTION,
+        epilog=_EXAMPLES + EXIT_CODES_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--scores",
+        required=True,
+        metavar="FILE",
+        type=Path,
+        help="held-out predictions (.jsonl/.ndjson or .csv)",
+    )
+    parser.add_argument(
+        "--input-format",
+        choices=("jsonl", "csv"),
+        help="format of --scores when its extension does not say",
+    )
+    parser.add_argument(
+        "--model-dir", metavar="PATH", help="model bundle (default: the one inference would use)"
+    )
+    store = parser.add_mutually_exclusive_group()
+    store.add_argument(
+        "--calibrator-store",
+        metavar="PATH",
+        help="calibrator store the scores were calibrated with",
+    )
+    store.add_argument(
+        "--no-calibrator", action="store_true", help="the scores are raw (identity calibration)"
+    )
+    parser.add_argument(
+        "--reject-rate-min",
+        type=parse_probability,
+        metavar="A",
+        default=DEFAULT_REJECT_RATE_MIN,
+        help=f"lowest acceptable reject rate (default {DEFAULT_REJECT_RATE_MIN:g})",
+    )
+    parser.add_argument(
+        "--reject-rate-max",
+        type=parse_probability,
+        metavar="B",
+        default=DEFAULT_REJECT_RATE_MAX,
+        help=f"highest acceptable reject rate (default {DEFAULT_REJECT_RATE_MAX:g})",
+    )
+    parser.add_argument(
+        "--thresholds",
+        type=_threshold_spec,
+        metavar="SPEC",
+        help=f"candidates as start:stop:step or a comma list (default {DEFAULT_THRESHOLD_SPEC})",
+    )
+    parser.add_argument(
+        "--per-user", action="store_true", help="also tune a threshold per user (rows with user_id)"
+    )
+    parser.add_argument(
+        "--min-user-samples",
+        type=_positive_int,
+        metavar="N",
+        default=DEFAULT_MIN_USER_SAMPLES,
+        help=f"fewest rows a user needs for a threshold of their own "
+        f"(default {DEFAULT_MIN_USER_SAMPLES})",
+    )
+    parser.add_argument(
+        "--skip-invalid-rows",
+        action="store_true",
+        help="skip invalid rows (and count them) instead of failing",
+    )
+    parser.add_argument(
+        "--write-policy",
+        action="store_true",
+        help="write the tuned policy (default: only show what would be written)",
+    )
+    add_output_options(parser)
+    parser.set_defaults(handler=run, command_name="policy tune-reject")
+
+
+def _threshold_spec(text: str) -> tuple[float, ...]:
+    from taskclf.tune.sweep import ThresholdSpecError, parse_thresholds
+
+    try:
+        return parse_thresholds(text)
+    except ThresholdSpecError as exc:
+        raise argparse.ArgumentTypeError(exc.reason) from None
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1, got {value}")
+    return value
+
+
+def run(args: argparse.Namespace, ctx: Context) -> int:
+    """Read the scores, sweep, choose, and show or write the policy."""
+    from taskclf.core.inference_policy import (
+        PolicySchemaError,
+        PolicyValidationError,
+        check_policy_artifacts,
+        read_inference_policy,
+        save_inference_policy,
+    )
+    from taskclf.tune.policy import tuned_policy
+    from taskclf.tune.report import format_sweep_table, format_tune_report
+    from taskclf.tune.scores import ScoreReader, ScoresError
+    from taskclf.tune.sweep import NoThresholdInBounds, TuneRejectError, tune_reject
+
+    if args.reject_rate_min > args.reject_rate_max:
+        raise CommandError(
+            f"--reject-rate-min {args.reject_rate_min:g} is above --reject-rate-max "
+            f"{args.reject_rate_max:g}",
+            exit_code=2,
+        )
+    binding = _binding(ctx, args)
+    try:
+        reader = ScoreReader(
+            args.scores,
+            input_format=args.input_format,
+            label_set=binding.labels,
+            skip_invalid=args.skip_invalid_rows,
+        )
+        result = tune_reject(
+            reader,
+            args.thresholds,
+            reject_rate_min=args.reject_rate_min,
+            reject_rate_max=args.reject_rate_max,
+            per_user=args.per_user,
+            min_user_samples=args.min_user_samples,
+        )
+    except NoThresholdInBounds as exc:
+        ctx.out(format_sweep_table(exc.sweep))
+        raise CommandError(str(exc), details={"sweep": exc.sweep.to_dict()}) from exc
+    except (ScoresError, TuneRejectError) as exc:
+        details = exc.to_dict() if hasattr(exc, "to_dict") else {}
+        raise CommandError(str(exc), details=details) from exc
+
+    try:
+        policy = tuned_policy(
+            result,
+            model_dir=binding.model_dir,
+            model_schema_hash=binding.schema_hash,
+            model_label_set=binding.labels,
+            calibrator_store_dir=binding.store_dir,
+            calibration_method=binding.method,
+        )
+    except PolicySchemaError as exc:
+        raise CommandError(
+            "the tuned values do not make a valid policy; nothing was written:\n"
+            + "\n".join(f"  {issue}" for issue in exc.issues),
+            details=dict(exc.details),
+        ) from exc
+    failures = check_policy_artifacts(policy, ctx.models_dir)
+    if failures:
+        raise CommandError(
+            "the tuned policy does not match the files on disk; nothing was written:\n"
+            + "\n".join(f"  [{f.check}] {f.message}" for f in failures),
+            details={"failures": [f.to_dict() for f in failures]},
+        )
+
+    try:
+        previous = read_inference_policy(ctx.policy_file).to_dict()
+    except (FileNotFoundError, PolicyValidationError):
+        previous = None
+    changes = field_changes(previous, policy.to_dict())
+
+    ctx.out(
+        f"Scores: {args.scores} ({reader.rows_read} rows used"
+        + (f", {reader.rows_skipped} invalid rows skipped" if reader.rows_skipped else "")
+        + ")"
+    )
+    ctx.out(
+        f"Model bundle: {binding.model_dir} ({binding.model_from}); calibrator: "
+        f"{binding.store_dir or 'none (identity)'} ({binding.store_from})"
+    )
+    ctx.out("")
+    ctx.out(format_tune_report(result))
+    ctx.out("")
+    shown = ctx.display(ctx.policy_file)
+    if args.write_policy:
+        save_inference_policy(policy, ctx.models_dir)
+        ctx.out(f"Wrote {shown}" + ("" if previous is None else f" ({len(changes)} changes):"))
+    else:
+        ctx.out(f"Would write {shown} (pass --write-policy to write it):")
+        ctx.out(policy.to_json().rstrip("\n"))
+        if previous is not None:
+            ctx.out(f"Changes to the existing policy ({len(changes)}):")
+    if previous is not None:
+        ctx.out("\n".join(str(change) for change in changes))
+    ctx.emit_json(
+        True,
+        written=bool(args.write_policy),
+        scores={
+            "file": str(args.scores),
+            "rows_used": reader.rows_read,
+            "rows_skipped": reader.rows_skipped,
+            "skipped": [error.to_dict() for error in reader.skipped],
+        },
+        model_dir=binding.model_dir,
+        calibrator_store_dir=binding.store_dir,
+        result=result.to_dict(),
+        policy=policy.to_dict(),
+        changes=[change.to_dict() for change in changes],
+    )
+    return EXIT_OK
+
+
+class _Binding:
+    """The model bundle and calibrator store the scores are tuned for, and where they came from."""
+
+    def __init__(self, **fields: Any) -> None:
+        self.model_dir: str = fields["model_dir"]
+        self.model_from: str = fields["model_from"]
+        self.schema_hash: str = fields["schema_hash"]
+        self.labels: tuple[str, ...] = tuple(fields["labels"])
+        self.store_dir: str | None = fields["store_dir"]
+        self.method: str | None = fields["method"]
+        self.store_from: str = fields["store_from"]
+
+
+def _binding(ctx: Context, args: argparse.Namespace) -> _Binding:
+    from taskclf.core.policy_checks import read_artifact_document
+    from taskclf.core.schemas import CALIBRATOR_STORE_SCHEMA, MODEL_METADATA_SCHEMA
+    from taskclf.infer.resolve import ModelResolutionError, resolve_inference_config
+    from taskclf.model_registry import find_bound_calibrator_store
+
+    config = None
+    if args.model_dir:
+        bundle, model_dir = home_relative(ctx, args.model_dir, "--model-dir")
+        metadata, reason = read_artifact_document(bundle / "metadata.json", MODEL_METADATA_SCHEMA)
+        if metadata is None:
+            raise CommandError(f"{reason}; nothing was written")
+        model_from = "--model-dir"
+    else:
+        try:
+            config = resolve_inference_config(ctx.models_dir)
+        except ModelResolutionError as exc:
+            raise CommandError(
+                f"no model bundle given and none resolves; pass --model-dir.\n{exc.message}",
+                details=exc.to_dict(),
+            ) from exc
+        model_dir, metadata = config.model_dir, dict(config.metadata)
+        model_from = f"resolved by {config.step}"
+
+    if args.no_calibrator:
+        store_dir, store_from = None, "--no-calibrator"
+    elif args.calibrator_store:
+        store_dir = home_relative(ctx, args.calibrator_store, "--calibrator-store")[1]
+        store_from = "--calibrator-store"
+    elif config is not None and config.policy is not None:
+        store_dir, store_from = config.calibrator_store_dir, "from the policy in use"
+    else:
+        bundle_id = Path(model_dir).name
+        store_dir = find_bound_calibrator_store(ctx.home, bundle_id, metadata["schema_hash"])
+        store_from = "bound to the bundle under artifacts/" if store_dir else "none found"
+    method = None
+    if store_dir is not None:
+        store_doc, reason = read_artifact_document(
+            ctx.home / store_dir / "store.json", CALIBRATOR_STORE_SCHEMA
+        )
+        if store_doc is None:
+            raise CommandError(f"{reason}; nothing was written", exit_code=EXIT_INVALID)
+        method = store_doc.get("method")
+    return _Binding(
+        model_dir=model_dir,
+        model_from=model_from,
+        schema_hash=metadata["schema_hash"],
+        labels=metadata["label_set"],
+        store_dir=store_dir,
+        method=method,
+        store_from=store_from,
+    )

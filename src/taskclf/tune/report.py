@@ -1,0 +1,133 @@
+"""Plain-text rendering of reject-threshold tuning results for the terminal.
+
+The numbers are the ones in :meth:`~taskclf.tune.sweep.TuneResult.to_dict`
+(the ``--format json`` output); this module only lays them out: rates as
+percentages, accuracy and macro-F1 with four decimals, ``-`` where there is
+no value, the chosen row marked with ``*`` and ``<- chosen``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from taskclf.tune.sweep import SweepResult, ThresholdStats, TuneResult
+
+__all__ = ["format_sweep_table", "format_threshold", "format_tune_report", "format_user_table"]
+
+_CHOSEN_MARK = "*"
+_CHOSEN_NOTE = "<- chosen"
+_NONE = "-"
+
+
+def format_sweep_table(result: SweepResult | TuneResult) -> str:
+    """The sweep as an aligned table, one line per candidate threshold.
+
+    The chosen threshold's line starts with ``*`` and ends with ``<- chosen``;
+    no line is marked when nothing was chosen. No trailing newline.
+    """
+    sweep = result.sweep if isinstance(result, TuneResult) else result
+    header = ["", "threshold", "rejected", "accepted", "reject rate", "coverage"]
+    header += ["accuracy", "macro-F1", ""]
+    rows = [header]
+    for entry in sweep.stats:
+        chosen = entry is sweep.chosen
+        rows.append(
+            [
+                _CHOSEN_MARK if chosen else "",
+                format_threshold(entry.threshold),
+                str(entry.rejected),
+                str(entry.accepted),
+                _percent(entry.reject_rate),
+                _percent(entry.coverage),
+                _score(entry.accuracy),
+                _score(entry.macro_f1),
+                _CHOSEN_NOTE if chosen else "",
+            ]
+        )
+    return _layout(rows)
+
+
+def format_user_table(result: TuneResult) -> str:
+    """The per-user results: one line per user tuned, then skipped users.
+
+    Users with no threshold within the bounds show ``-`` and a note (the
+    global threshold applies to them). Empty when tuning was not per user.
+    """
+    if result.min_user_samples is None:
+        return ""
+    rows = [["user", "rows", "threshold", "reject rate", "accuracy", "macro-F1", ""]]
+    for user in result.per_user:
+        chosen = user.sweep.chosen
+        rows.append([user.user_id, str(user.sweep.total), *_chosen_cells(chosen)])
+    lines = []
+    if result.per_user:
+        lines.append(_layout(rows))
+    else:
+        lines.append(f"no user has {result.min_user_samples} or more rows")
+    if result.skipped_users:
+        skipped = ", ".join(f"{user.user_id} ({user.rows})" for user in result.skipped_users)
+        lines.append(f"skipped, fewer than {result.min_user_samples} rows: {skipped}")
+    if result.rows_without_user:
+        lines.append(f"rows without user_id: {result.rows_without_user}")
+    return "\n".join(lines)
+
+
+def format_tune_report(result: TuneResult) -> str:
+    """The full text report: a summary line, the sweep table, then the per-user part."""
+    sweep = result.sweep
+    chosen = sweep.chosen
+    assert chosen is not None  # a TuneResult always has one
+    summary = (
+        f"chosen reject threshold: {format_threshold(chosen.threshold)} "
+        f"(rejects {_percent(chosen.reject_rate)} of {sweep.total} rows; accuracy on "
+        f"accepted rows {_score(chosen.accuracy)}, macro-F1 {_score(chosen.macro_f1)}; "
+        f"allowed reject rate {_percent(sweep.reject_rate_min)} to "
+        f"{_percent(sweep.reject_rate_max)})"
+    )
+    parts = [summary, "", format_sweep_table(sweep)]
+    users = format_user_table(result)
+    if users:
+        parts += ["", users]
+    return "\n".join(parts)
+
+
+def format_threshold(value: float) -> str:
+    """A threshold with at least two and at most six decimals: ``0.10``, ``0.125``."""
+    text = f"{value:.6f}".rstrip("0")
+    decimals = len(text.partition(".")[2])
+    return text + "0" * max(0, 2 - decimals)
+
+
+def _chosen_cells(chosen: ThresholdStats | None) -> list[str]:
+    if chosen is None:
+        return [_NONE, _NONE, _NONE, _NONE, "no threshold within bounds"]
+    return [
+        format_threshold(chosen.threshold),
+        _percent(chosen.reject_rate),
+        _score(chosen.accuracy),
+        _score(chosen.macro_f1),
+        "",
+    ]
+
+
+def _percent(value: float) -> str:
+    return f"{value:.1%}"
+
+
+def _score(value: float | None) -> str:
+    return _NONE if value is None else f"{value:.4f}"
+
+
+def _layout(rows: Sequence[Sequence[str]]) -> str:
+    # The first and last columns (marks, user ids, notes) are left-aligned,
+    # the numbers between them right-aligned; trailing blanks are dropped.
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    last = len(widths) - 1
+    lines = []
+    for row in rows:
+        cells = [
+            cell.ljust(width) if column in (0, last) else cell.rjust(width)
+            for column, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)

@@ -1,0 +1,531 @@
+"""Streaming readers for held-out predictions (JSON Lines or CSV).
+
+``taskclf policy tune-reject`` tunes the reject threshold on the predictions
+a (calibrated) model made for examples whose true label is known. Each row
+gives the true ``label`` and either ``predicted`` plus ``confidence`` or
+``probabilities`` over the label set, and optionally a ``user_id``; the
+schema ``score_row.v1.json`` says exactly what a valid row is.
+
+:class:`ScoreReader` reads such a file in one pass and yields one small
+:class:`ScoreRow` per valid row, holding nothing per row once it has been
+yielded, so a file of any length is read in constant memory.
+
+Every row is checked against the schema. A compiled form of the schema
+(:mod:`taskclf.tune.schema_check`) answers "valid or not" quickly; a row it
+rejects goes through :func:`~taskclf.core.schemas.validate_document`, which
+says what is wrong. When a label set is given (the model bundle's), a row
+whose labels are not in it is invalid too.
+
+JSON Lines: one strict JSON object per line (as :mod:`taskclf.core.jsonio`
+parses JSON: no NaN, no duplicate keys); blank lines are skipped.
+
+CSV: a header row names the columns ``label``, ``predicted``, ``confidence``,
+``user_id`` and one ``p_<label>`` column per label for probabilities. An empty
+cell is a missing value (CSV cannot tell the two apart). A cell of a column the
+schema types as a number is converted when it is a JSON number (``0.5``,
+``1e-3``); anything else (``NaN``, ``inf``, ``0.5`` with a space) stays text, which
+the schema rejects as "not of type 'number'". A field longer than the
+:mod:`csv` module's field size limit makes the whole file unreadable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import dataclasses
+import functools
+import io
+import json
+import math
+import os
+import re
+from collections.abc import Collection, Generator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, Literal, NamedTuple
+
+from taskclf.core.jsonio import (
+    MAX_JSON_BYTES,
+    JSONFileError,
+    open_regular_file,
+    parse_json_bytes,
+)
+from taskclf.core.schemas import SchemaIssue, json_pointer, load_schema, validate_document
+from taskclf.tune.schema_check import Check, schema_check
+
+__all__ = [
+    "INPUT_FORMATS",
+    "MAX_REPORTED_ROW_ERRORS",
+    "MAX_ROW_BYTES",
+    "PROBABILITY_COLUMN_PREFIX",
+    "SCORE_ROW_SCHEMA",
+    "InputFormat",
+    "InvalidScoreRowsError",
+    "RowError",
+    "ScoreFileError",
+    "ScoreReader",
+    "ScoreRow",
+    "ScoresError",
+    "detect_format",
+]
+
+SCORE_ROW_SCHEMA = "score_row.v1.json"
+"""Name of the schema one row of a scores file must satisfy."""
+
+InputFormat = Literal["jsonl", "csv"]
+
+INPUT_FORMATS: tuple[InputFormat, ...] = ("jsonl", "csv")
+"""Formats a scores file can have."""
+
+_EXTENSIONS: dict[str, InputFormat] = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
+
+MAX_ROW_BYTES = MAX_JSON_BYTES
+"""Longest line of a JSON Lines file accepted, in bytes: the JSON document limit."""
+
+MAX_REPORTED_ROW_ERRORS = 20
+"""Invalid rows kept for the report. Without skipping, reading stops at this many."""
+
+PROBABILITY_COLUMN_PREFIX = "p_"
+"""CSV columns named ``p_<label>`` hold the probability of ``<label>``."""
+
+_LABEL_KEYWORD = "label_set"
+
+# (line, parsed document or None, the row's problem when it could not be parsed)
+_Documents = Generator[tuple[int, Any, "RowError | None"], None, None]
+_JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+
+
+class ScoreRow(NamedTuple):
+    """What the sweep needs from one valid row.
+
+    For a row with ``probabilities``, ``predicted`` is the label with the
+    highest probability (on a tie, the first in alphabetical order, so the
+    order of keys or columns does not matter) and ``confidence`` is that
+    probability.
+    """
+
+    label: str
+    predicted: str
+    confidence: float
+    user_id: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RowError:
+    """One invalid row of a scores file.
+
+    Attributes:
+        file: the scores file.
+        line: line number (1-based) where the row starts.
+        issues: every problem with the row, best first; ``issues[0]`` is shown.
+        column: for CSV, the column of the first issue (``p_code`` for
+            ``/probabilities/code``), else ``None``.
+    """
+
+    file: str
+    line: int
+    issues: tuple[SchemaIssue, ...]
+    column: str | None = None
+
+    @property
+    def issue(self) -> SchemaIssue:
+        """The problem shown first."""
+        return self.issues[0]
+
+    def __str__(self) -> str:
+        where = f"column {self.column}" if self.column is not None else self.issue.pointer
+        text = f"{self.file}:{self.line}: " + (f"{where}: " if where else "")
+        text += self.issue.message_with_hint
+        others = len(self.issues) - 1
+        if others:
+            text += f" (and {others} more issue{'s' if others != 1 else ''} in this row)"
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form, as used by ``--format json`` output."""
+        return {
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "errors": [issue.to_dict() for issue in self.issues],
+        }
+
+
+class ScoresError(Exception):
+    """A scores file cannot be used; the message says why and how to fix it."""
+
+
+class ScoreFileError(ScoresError):
+    """The file as a whole cannot be read: missing, not UTF-8, bad CSV header, ..."""
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = Path(path)
+        self.reason = reason
+
+
+class InvalidScoreRowsError(ScoresError):
+    """Rows of a scores file are invalid and skipping them was not asked for.
+
+    Attributes:
+        path: the scores file.
+        errors: the invalid rows found (at most :data:`MAX_REPORTED_ROW_ERRORS`).
+        complete: ``True`` when the whole file was read, so ``errors`` lists
+            every invalid row; ``False`` when reading stopped at the limit.
+    """
+
+    def __init__(self, path: Path | str, errors: tuple[RowError, ...], *, complete: bool) -> None:
+        self.path = Path(path)
+        self.errors = errors
+        self.complete = complete
+        count = f"{len(errors)}" if complete else f"at least {len(errors)}"
+        plural = "s" if len(errors) != 1 or not complete else ""
+        lines = [
+            f"{path}: {count} invalid row{plural}"
+            + ("" if complete else " (stopped reading there)")
+            + "; fix them, or skip invalid rows (--skip-invalid-rows):"
+        ]
+        lines += [f"  {error}" for error in errors]
+        super().__init__("\n".join(lines))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form, as used by ``--format json`` output."""
+        return {
+            "file": str(self.path),
+            "complete": self.complete,
+            "rows": [error.to_dict() for error in self.errors],
+        }
+
+
+def detect_format(path: Path | str, input_format: str | None = None) -> InputFormat:
+    """The format of the scores file ``path``: ``input_format`` if given, else its extension.
+
+    ``.jsonl`` and ``.ndjson`` are JSON Lines, ``.csv`` is CSV (case does not matter).
+
+    Raises:
+        ScoreFileError: ``input_format`` is not a known format, or it is not
+            given and the extension says nothing.
+    """
+    if input_format is not None:
+        if input_format in INPUT_FORMATS:
+            return input_format
+        raise ScoreFileError(
+            path, f"unknown input format {input_format!r}; use one of {', '.join(INPUT_FORMATS)}"
+        )
+    found = _EXTENSIONS.get(Path(path).suffix.lower())
+    if found is None:
+        known_ext = ", ".join(_EXTENSIONS)
+        raise ScoreFileError(
+            path,
+            f"cannot tell the format from the extension (known: {known_ext}); "
+            "name the format (--input-format jsonl or csv)",
+        )
+    return found
+
+
+class ScoreReader:
+    """One pass over a scores file, yielding a :class:`ScoreRow` per valid row.
+
+    Iterating reads the file from the start; the counters below describe the
+    last (or current) pass. Nothing is kept per row except the first
+    :data:`MAX_REPORTED_ROW_ERRORS` invalid ones.
+
+    Without ``skip_invalid``, the pass yields the valid rows and then raises
+    :class:`InvalidScoreRowsError` listing the invalid ones; it stops early
+    once :data:`MAX_REPORTED_ROW_ERRORS` of them are found. With it, invalid
+    rows are counted in :attr:`rows_skipped` and the first ones kept in
+    :attr:`skipped`.
+
+    Args:
+        path: the scores file.
+        input_format: ``"jsonl"`` or ``"csv"``; ``None`` to go by the extension.
+        label_set: the model's labels; when given, a row whose ``label``,
+            ``predicted`` or ``probabilities`` key is not one of them is invalid.
+        skip_invalid: skip invalid rows instead of failing.
+        fast_check: test rows with the compiled schema first (see
+            :mod:`taskclf.tune.schema_check`); ``False`` sends every row
+            through the full validator. Results are the same either way.
+
+    Raises:
+        ScoreFileError: from the constructor, for an unknown format.
+    """
+
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        input_format: str | None = None,
+        label_set: Collection[str] | None = None,
+        skip_invalid: bool = False,
+        fast_check: bool = True,
+    ) -> None:
+        self.path = Path(path)
+        self.format: InputFormat = detect_format(self.path, input_format)
+        self.label_set: frozenset[str] | None = None if label_set is None else frozenset(label_set)
+        self.skip_invalid = skip_invalid
+        self.fast_check = fast_check
+        self.rows_read = 0
+        self.rows_skipped = 0
+        self._errors: list[RowError] = []
+
+    @property
+    def skipped(self) -> tuple[RowError, ...]:
+        """The first invalid rows skipped (at most :data:`MAX_REPORTED_ROW_ERRORS`)."""
+        return tuple(self._errors) if self.skip_invalid else ()
+
+    def __iter__(self) -> Iterator[ScoreRow]:
+        """Read the file; see the class docstring for what happens to invalid rows.
+
+        Raises:
+            ScoreFileError: the file cannot be read, is not UTF-8, or (CSV) its
+                header is missing or wrong.
+            InvalidScoreRowsError: invalid rows, when not skipping them.
+        """
+        self.rows_read = 0
+        self.rows_skipped = 0
+        self._errors = []
+        check = schema_check(SCORE_ROW_SCHEMA) if self.fast_check else None
+        documents = self._jsonl() if self.format == "jsonl" else self._csv()
+        with contextlib.closing(documents):
+            yield from self._rows(documents, check)
+        if self._errors and not self.skip_invalid:
+            raise InvalidScoreRowsError(self.path, tuple(self._errors), complete=True)
+
+    def _rows(self, documents: _Documents, check: Check | None) -> Iterator[ScoreRow]:
+        for line, document, problem in documents:
+            if problem is None and (check is None or not check(document)):
+                issues = validate_document(SCORE_ROW_SCHEMA, document)
+                if issues:
+                    problem = RowError(file=str(self.path), line=line, issues=issues)
+            if problem is None:
+                row = _row_of(document)
+                issues = self._label_issues(row, document)
+                if not issues:
+                    self.rows_read += 1
+                    yield row
+                    continue
+                problem = RowError(file=str(self.path), line=line, issues=issues)
+            self._reject(problem)
+
+    def _reject(self, error: RowError) -> None:
+        if self.format == "csv":
+            error = dataclasses.replace(error, column=_column_of(error.issue.pointer))
+        if self.skip_invalid:
+            self.rows_skipped += 1
+            if len(self._errors) < MAX_REPORTED_ROW_ERRORS:
+                self._errors.append(error)
+            return
+        self._errors.append(error)
+        if len(self._errors) >= MAX_REPORTED_ROW_ERRORS:
+            raise InvalidScoreRowsError(self.path, tuple(self._errors), complete=False)
+
+    def _label_issues(self, row: ScoreRow, document: dict[str, Any]) -> tuple[SchemaIssue, ...]:
+        labels = self.label_set
+        if labels is None:
+            return ()
+        issues = []
+        if row.label not in labels:
+            issues.append(self._label_issue(["label"], row.label))
+        probabilities = document.get("probabilities")
+        if probabilities is None:
+            if row.predicted not in labels:
+                issues.append(self._label_issue(["predicted"], row.predicted))
+        else:
+            issues += [
+                self._label_issue(["probabilities", key], key)
+                for key in probabilities
+                if key not in labels
+            ]
+        return tuple(issues)
+
+    def _label_issue(self, path: list[str], label: str) -> SchemaIssue:
+        return SchemaIssue(
+            pointer=json_pointer(path),
+            message=f"{json.dumps(label, ensure_ascii=False)} is not one of the model's labels",
+            value=label,
+            keyword=_LABEL_KEYWORD,
+            hint="the labels are " + ", ".join(sorted(self.label_set or ())),
+        )
+
+    def _row_error(self, line: int, message: str, keyword: str) -> RowError:
+        issue = SchemaIssue(pointer="", message=message, value=None, keyword=keyword)
+        return RowError(file=str(self.path), line=line, issues=(issue,))
+
+    def _jsonl(self) -> _Documents:
+        with _open_regular(self.path) as stream:
+            line = 0
+            while raw := stream.readline(MAX_ROW_BYTES + 1):
+                line += 1
+                if len(raw) > MAX_ROW_BYTES:
+                    while raw and not raw.endswith(b"\n"):
+                        raw = stream.readline(MAX_ROW_BYTES + 1)
+                    message = f"the line is longer than {MAX_ROW_BYTES} bytes"
+                    yield line, None, self._row_error(line, message, "json")
+                    continue
+                if raw.isspace():
+                    continue
+                try:
+                    document = parse_json_bytes(raw.rstrip(b"\r\n"), source=self.path)
+                except JSONFileError as exc:
+                    yield line, None, self._row_error(line, _json_problem(exc), "json")
+                    continue
+                yield line, document, None
+
+    def _csv(self) -> _Documents:
+        with _open_regular(self.path) as binary:
+            text = io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
+            reader = csv.reader(text, strict=True)
+            try:
+                header = next(reader, None)
+                if header is None:
+                    raise ScoreFileError(self.path, "is empty; the first row must name the columns")
+                columns = self._csv_columns(header)
+                start = reader.line_num + 1
+                for record in reader:
+                    line, start = start, reader.line_num + 1
+                    if not record:
+                        continue
+                    if len(record) != len(columns):
+                        message = f"the row has {len(record)} fields, the header {len(columns)}"
+                        yield line, None, self._row_error(line, message, "csv")
+                        continue
+                    yield line, _csv_document(columns, record), None
+            except UnicodeDecodeError as exc:
+                raise ScoreFileError(
+                    self.path,
+                    f"is not UTF-8 text (near line {reader.line_num + 1}); save it as UTF-8",
+                ) from exc
+            except csv.Error as exc:
+                raise ScoreFileError(
+                    self.path, f"is not valid CSV at line {reader.line_num}: {exc}"
+                ) from exc
+
+    def _csv_columns(self, header: list[str]) -> tuple[_Column, ...]:
+        seen: set[str] = set()
+        for name in header:
+            if name in seen:
+                raise ScoreFileError(
+                    self.path, f"the column {name!r} appears twice in the header; keep one"
+                )
+            seen.add(name)
+        columns = tuple(_column(name) for name in header)
+        labels = [column.key for column in columns if column.kind == "probability"]
+        if labels and "probabilities" in seen:
+            raise ScoreFileError(
+                self.path,
+                "has both a probabilities column and p_<label> columns; keep the p_<label> ones",
+            )
+        if self.label_set is not None:
+            unknown = [label for label in labels if label not in self.label_set]
+            if unknown:
+                raise ScoreFileError(
+                    self.path,
+                    f"the column {PROBABILITY_COLUMN_PREFIX}{unknown[0]} names a label the "
+                    "model does not have (its labels are "
+                    + ", ".join(sorted(self.label_set))
+                    + ")",
+                )
+        return columns
+
+
+class _Column(NamedTuple):
+    kind: Literal["probability", "number", "text"]
+    key: str
+
+
+@functools.cache
+def _number_properties() -> frozenset[str]:
+    properties = load_schema(SCORE_ROW_SCHEMA)["properties"]
+    return frozenset(name for name, spec in properties.items() if spec.get("type") == "number")
+
+
+def _column(name: str) -> _Column:
+    if name.startswith(PROBABILITY_COLUMN_PREFIX):
+        return _Column("probability", name[len(PROBABILITY_COLUMN_PREFIX) :])
+    if name in _number_properties():
+        return _Column("number", name)
+    return _Column("text", name)
+
+
+def _csv_document(columns: tuple[_Column, ...], record: list[str]) -> dict[str, Any]:
+    document: dict[str, Any] = {}
+    probabilities: dict[str, Any] = {}
+    for (kind, key), cell in zip(columns, record, strict=True):
+        if not cell:
+            continue
+        if kind == "text":
+            document[key] = cell
+        elif kind == "number":
+            document[key] = _csv_number(cell)
+        else:
+            probabilities[key] = _csv_number(cell)
+    if probabilities:
+        document["probabilities"] = probabilities
+    return document
+
+
+def _csv_number(cell: str) -> float | str:
+    # Only the JSON number syntax becomes a number: Python's float() would
+    # also take "nan", "inf", " 1" and "1_0". Other text stays text, and the
+    # schema reports it as "not of type 'number'".
+    if _JSON_NUMBER.fullmatch(cell) is None:
+        return cell
+    value = float(cell)
+    return value if math.isfinite(value) else cell
+
+
+def _column_of(pointer: str) -> str | None:
+    parts = [part.replace("~1", "/").replace("~0", "~") for part in pointer.split("/")[1:]]
+    if not parts:
+        return None
+    if parts[0] == "probabilities" and len(parts) > 1:
+        return PROBABILITY_COLUMN_PREFIX + parts[1]
+    if parts[0] == "probabilities":
+        return PROBABILITY_COLUMN_PREFIX + "<label>"
+    return parts[0]
+
+
+def _row_of(document: dict[str, Any]) -> ScoreRow:
+    probabilities: dict[str, float] | None = document.get("probabilities")
+    if probabilities is None:
+        return ScoreRow(
+            document["label"],
+            document["predicted"],
+            float(document["confidence"]),
+            document.get("user_id"),
+        )
+    predicted = ""
+    confidence = -1.0
+    for label, probability in probabilities.items():
+        if probability > confidence or (probability == confidence and label < predicted):
+            predicted, confidence = label, probability
+    return ScoreRow(document["label"], predicted, float(confidence), document.get("user_id"))
+
+
+def _json_problem(exc: JSONFileError) -> str:
+    cause = exc.__cause__
+    if isinstance(cause, json.JSONDecodeError):
+        # The document is one line: its column is what locates the problem.
+        return f"not valid JSON: {cause.msg} at column {cause.colno}"
+    # The reason completes "<file> ...", as in "is not UTF-8 text (...)".
+    return exc.reason.removeprefix("is ")
+
+
+@contextlib.contextmanager
+def _open_regular(path: Path) -> Iterator[IO[bytes]]:
+    try:
+        fd, _info = open_regular_file(path)
+    except FileNotFoundError as exc:
+        raise ScoreFileError(path, "does not exist") from exc
+    except JSONFileError as exc:
+        raise ScoreFileError(path, exc.reason) from exc
+    try:
+        stream = os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+    with stream:
+        try:
+            yield stream
+        except OSError as exc:
+            raise ScoreFileError(path, f"cannot be read: {exc.strerror or exc}") from exc

@@ -1,0 +1,546 @@
+"""The reject-threshold sweep: one pass over scored rows, every candidate threshold at once.
+
+A prediction is *accepted* at threshold ``t`` when its confidence is at least
+``t`` and *rejected* otherwise (as inference does with ``reject_threshold``).
+For each candidate threshold the sweep reports the reject rate, the coverage
+(accepted share), the accuracy on accepted rows and their macro-F1.
+
+Definitions:
+
+- accuracy: correct accepted rows / accepted rows; ``None`` when none is accepted.
+- macro-F1: the mean, over every label that is the true or the predicted label
+  of at least one accepted row, of ``2 TP / (2 TP + FP + FN)`` counted on the
+  accepted rows; ``None`` when none is accepted. Labels that no accepted row
+  mentions are left out, since their F1 is undefined (0/0).
+
+The chosen threshold maximises accuracy on accepted rows among the candidates
+whose reject rate lies in ``[reject_rate_min, reject_rate_max]`` (bounds
+included). On a tie the lower threshold wins: it rejects fewer rows for the
+same accuracy. When no candidate qualifies, :func:`tune_reject` raises
+:class:`NoThresholdInBounds` instead of picking one.
+
+Memory does not grow with the number of rows: each row lands in one bucket,
+the number of candidate thresholds it passes (found by bisection), and the
+accumulator keeps, per bucket, the row count and per-label TP/FP/FN counts.
+Cumulative sums over the buckets give every threshold's figures at the end,
+so the accumulator is O(thresholds x labels), one per user with ``per_user``.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, DecimalException, InvalidOperation
+from itertools import pairwise
+from typing import Any
+
+from taskclf.core.schemas import POLICY_SCHEMA, validate_value
+from taskclf.tune.scores import ScoreRow
+
+__all__ = [
+    "DEFAULT_MIN_USER_SAMPLES",
+    "DEFAULT_REJECT_RATE_MAX",
+    "DEFAULT_REJECT_RATE_MIN",
+    "DEFAULT_THRESHOLD_SPEC",
+    "MAX_THRESHOLDS",
+    "NoScoreRowsError",
+    "NoThresholdInBounds",
+    "SkippedUser",
+    "SweepAccumulator",
+    "SweepResult",
+    "ThresholdSpecError",
+    "ThresholdStats",
+    "TuneRejectError",
+    "TuneResult",
+    "UserSweep",
+    "default_thresholds",
+    "parse_thresholds",
+    "tune_reject",
+]
+
+DEFAULT_THRESHOLD_SPEC = "0.10:0.95:0.05"
+"""Candidate thresholds when none are given: 0.10, 0.15, ..., 0.95 (18 values)."""
+
+DEFAULT_REJECT_RATE_MIN = 0.0
+"""Lowest acceptable reject rate by default: rejecting nothing is fine."""
+
+DEFAULT_REJECT_RATE_MAX = 0.30
+"""Highest acceptable reject rate by default: at most 30 % of predictions
+become "unknown", so accuracy is not bought by rejecting most of them."""
+
+DEFAULT_MIN_USER_SAMPLES = 100
+"""Fewest rows a user needs for a threshold of their own: below 100 rows one
+row moves the user's reject rate by more than a percentage point."""
+
+MAX_THRESHOLDS = 10_000
+"""Most candidate thresholds a spec may produce (a guard against ``0:1:1e-9``)."""
+
+_SPEC_HELP = "use start:stop:step (such as 0.10:0.95:0.05) or a list (such as 0.3,0.5,0.7)"
+
+
+class ThresholdSpecError(ValueError):
+    """A threshold spec cannot be used; ``spec`` is the text and ``reason`` what is wrong."""
+
+    def __init__(self, spec: str, reason: str) -> None:
+        super().__init__(f"invalid threshold spec {spec!r}: {reason}")
+        self.spec = spec
+        self.reason = reason
+
+
+class TuneRejectError(Exception):
+    """Tuning cannot produce a threshold; the message says why and what to change."""
+
+
+class NoScoreRowsError(TuneRejectError):
+    """There is no row to tune on."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "no scored rows to tune on: the file has no rows, or every row was invalid"
+        )
+
+
+def parse_thresholds(spec: str) -> tuple[float, ...]:
+    """Parse a threshold spec into sorted candidate thresholds.
+
+    ``start:stop:step`` gives ``start, start+step, ...`` up to and including
+    ``stop`` when a step lands on it; the arithmetic is exact decimal, so
+    ``0.10:0.95:0.05`` ends at 0.95 exactly. ``a,b,c`` gives those values.
+    Every value must be a valid ``reject_threshold`` of the policy schema (a
+    probability in [0, 1]).
+
+    Raises:
+        ThresholdSpecError: (a ``ValueError``) the spec is empty or malformed,
+            a number is not finite, the step is not positive, stop is below
+            start, a value is out of range or repeated, or the spec yields more
+            than :data:`MAX_THRESHOLDS` values.
+    """
+    text = spec.strip()
+    if not text:
+        raise ThresholdSpecError(spec, f"it is empty; {_SPEC_HELP}")
+    if ":" in text:
+        parts = text.split(":")
+        if len(parts) != 3:
+            raise ThresholdSpecError(spec, f"a range has three parts; {_SPEC_HELP}")
+        start, stop, step = (_decimal(spec, part) for part in parts)
+        if step <= 0:
+            raise ThresholdSpecError(spec, f"the step {parts[2].strip()} must be greater than 0")
+        if stop < start:
+            raise ThresholdSpecError(spec, "stop is below start")
+        try:
+            count = int((stop - start) / step) + 1
+        except DecimalException:  # the quotient overflows: far too many
+            count = MAX_THRESHOLDS + 1
+        if count > MAX_THRESHOLDS:
+            raise ThresholdSpecError(
+                spec, f"it gives more than {MAX_THRESHOLDS} thresholds; use a larger step"
+            )
+        values = [start + index * step for index in range(count)]
+    else:
+        values = [_decimal(spec, part) for part in text.split(",")]
+        if len(values) > MAX_THRESHOLDS:
+            raise ThresholdSpecError(spec, f"it lists more than {MAX_THRESHOLDS} thresholds")
+    try:
+        return _checked_thresholds(float(value) for value in values)
+    except ValueError as exc:
+        raise ThresholdSpecError(spec, str(exc)) from exc
+
+
+def default_thresholds() -> tuple[float, ...]:
+    """The candidate thresholds of :data:`DEFAULT_THRESHOLD_SPEC`."""
+    return parse_thresholds(DEFAULT_THRESHOLD_SPEC)
+
+
+def _decimal(spec: str, part: str) -> Decimal:
+    try:
+        value = Decimal(part.strip())
+    except InvalidOperation:
+        raise ThresholdSpecError(spec, f"{part.strip()!r} is not a number; {_SPEC_HELP}") from None
+    if not value.is_finite():
+        raise ThresholdSpecError(spec, f"{part.strip()!r} is not a finite number")
+    return value
+
+
+def _checked_thresholds(values: Iterable[float]) -> tuple[float, ...]:
+    result = sorted(values)
+    if not result:
+        raise ValueError("no candidate thresholds")
+    for value in result:
+        # A candidate may become the policy's reject_threshold: the schema says
+        # which values it can take.
+        issues = validate_value(POLICY_SCHEMA, "/properties/reject_threshold", value)
+        if issues:
+            raise ValueError(f"threshold {issues[0].message_with_hint}")
+    for previous, value in pairwise(result):
+        if previous == value:
+            raise ValueError(f"the threshold {value:g} appears twice")
+    return tuple(result)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ThresholdStats:
+    """The figures of one candidate threshold (one row of the sweep table).
+
+    Attributes:
+        threshold: the candidate threshold.
+        rejected: rows whose confidence is below ``threshold``.
+        accepted: the other rows.
+        reject_rate: ``rejected / (rejected + accepted)``.
+        coverage: ``accepted / (rejected + accepted)``.
+        accuracy: share of accepted rows whose prediction is right; ``None``
+            when nothing is accepted.
+        macro_f1: macro-F1 on the accepted rows (see the module docstring);
+            ``None`` when nothing is accepted.
+    """
+
+    threshold: float
+    rejected: int
+    accepted: int
+    reject_rate: float
+    coverage: float
+    accuracy: float | None
+    macro_f1: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form, as used by ``--format json`` output."""
+        return {
+            "threshold": self.threshold,
+            "rejected": self.rejected,
+            "accepted": self.accepted,
+            "reject_rate": self.reject_rate,
+            "coverage": self.coverage,
+            "accuracy": self.accuracy,
+            "macro_f1": self.macro_f1,
+        }
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SweepResult:
+    """The sweep over one set of rows (all rows, or one user's) and the choice made.
+
+    Attributes:
+        total: rows swept.
+        stats: one entry per candidate threshold, by increasing threshold.
+        reject_rate_min: lower bound on the reject rate of the chosen threshold.
+        reject_rate_max: upper bound on it.
+        chosen: the chosen entry of ``stats``, or ``None`` when no candidate
+            has a reject rate within the bounds (and something accepted).
+    """
+
+    total: int
+    stats: tuple[ThresholdStats, ...]
+    reject_rate_min: float
+    reject_rate_max: float
+    chosen: ThresholdStats | None
+
+    @property
+    def threshold(self) -> float | None:
+        """The chosen threshold, or ``None``."""
+        return None if self.chosen is None else self.chosen.threshold
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form, as used by ``--format json`` output."""
+        return {
+            "total_rows": self.total,
+            "reject_rate_min": self.reject_rate_min,
+            "reject_rate_max": self.reject_rate_max,
+            "chosen_threshold": self.threshold,
+            "sweep": [entry.to_dict() for entry in self.stats],
+        }
+
+
+class NoThresholdInBounds(TuneRejectError):
+    """No candidate threshold keeps the reject rate within the bounds.
+
+    Attributes:
+        sweep: the full sweep (its ``chosen`` is ``None``), to show the user.
+    """
+
+    def __init__(self, sweep: SweepResult) -> None:
+        rates = [entry.reject_rate for entry in sweep.stats]
+        within = (
+            "within" if all(entry.accepted for entry in sweep.stats) else ("below 100% and within")
+        )
+        super().__init__(
+            f"no candidate threshold keeps the reject rate {within} "
+            f"[{sweep.reject_rate_min:.1%}, {sweep.reject_rate_max:.1%}] on {sweep.total} rows "
+            f"(the candidates reject {min(rates):.1%} to {max(rates):.1%}); widen the bounds "
+            "(--reject-rate-min, --reject-rate-max) or try other thresholds (--thresholds)"
+        )
+        self.sweep = sweep
+
+
+class SweepAccumulator:
+    """Counts for every candidate threshold, fed one row at a time.
+
+    Args:
+        thresholds: the candidates, sorted ascending (as from :func:`parse_thresholds`).
+
+    Raises:
+        ValueError: ``thresholds`` is empty, unsorted or has repeats.
+    """
+
+    __slots__ = ("_counts", "_fn", "_fp", "_labels", "_thresholds", "_tp", "rows")
+
+    def __init__(self, thresholds: Sequence[float]) -> None:
+        self._thresholds = tuple(thresholds)
+        if not self._thresholds or any(a >= b for a, b in pairwise(self._thresholds)):
+            raise ValueError(f"thresholds must be sorted, without repeats: {self._thresholds}")
+        self.rows = 0
+        # Bucket k holds the rows whose confidence passes exactly the k lowest
+        # thresholds. Per-label counts are lists of per-bucket counts, indexed
+        # by the label's number in _labels (plain lists of ints: per user,
+        # dicts keyed by (bucket, label) took ten times the memory).
+        self._counts = [0] * (len(self._thresholds) + 1)
+        self._labels: dict[str, int] = {}
+        self._tp: list[list[int]] = []
+        self._fp: list[list[int]] = []
+        self._fn: list[list[int]] = []
+
+    def add(self, label: str, predicted: str, confidence: float) -> None:
+        """Count one row: its true label, the predicted label and its confidence."""
+        bucket = bisect_right(self._thresholds, confidence)
+        self.rows += 1
+        self._counts[bucket] += 1
+        true = self._labels.get(label)
+        if true is None:
+            true = self._new_label(label)
+        if label == predicted:
+            self._tp[true][bucket] += 1
+            return
+        guess = self._labels.get(predicted)
+        if guess is None:
+            guess = self._new_label(predicted)
+        self._fp[guess][bucket] += 1
+        self._fn[true][bucket] += 1
+
+    def _new_label(self, label: str) -> int:
+        index = self._labels[label] = len(self._labels)
+        for table in (self._tp, self._fp, self._fn):
+            table.append([0] * len(self._counts))
+        return index
+
+    def result(self, reject_rate_min: float, reject_rate_max: float) -> SweepResult:
+        """The figures of every threshold and the one chosen within the bounds.
+
+        Raises:
+            NoScoreRowsError: no row was added.
+        """
+        total = self.rows
+        if total == 0:
+            raise NoScoreRowsError()
+        labels = range(len(self._labels))
+        tp = [0 for _ in labels]
+        fp = [0 for _ in labels]
+        fn = [0 for _ in labels]
+        accepted = 0
+        stats: list[ThresholdStats] = []
+        # Rows in bucket k are accepted by thresholds[0 .. k-1]: walking from
+        # the highest threshold down, each step adds one bucket.
+        for bucket in range(len(self._thresholds), 0, -1):
+            accepted += self._counts[bucket]
+            for label in labels:
+                tp[label] += self._tp[label][bucket]
+                fp[label] += self._fp[label][bucket]
+                fn[label] += self._fn[label][bucket]
+            rejected = total - accepted
+            stats.append(
+                ThresholdStats(
+                    threshold=self._thresholds[bucket - 1],
+                    rejected=rejected,
+                    accepted=accepted,
+                    reject_rate=rejected / total,
+                    coverage=accepted / total,
+                    accuracy=sum(tp) / accepted if accepted else None,
+                    macro_f1=_macro_f1(tp, fp, fn) if accepted else None,
+                )
+            )
+        stats.reverse()
+        return SweepResult(
+            total=total,
+            stats=tuple(stats),
+            reject_rate_min=reject_rate_min,
+            reject_rate_max=reject_rate_max,
+            chosen=_choose(stats, reject_rate_min, reject_rate_max),
+        )
+
+
+def _macro_f1(tp: Sequence[int], fp: Sequence[int], fn: Sequence[int]) -> float:
+    # Labels with no TP, FP or FN among the accepted rows are left out (0/0).
+    scores = [2 * t / (2 * t + p + n) for t, p, n in zip(tp, fp, fn, strict=True) if t or p or n]
+    return math.fsum(scores) / len(scores)
+
+
+def _choose(
+    stats: Sequence[ThresholdStats], reject_rate_min: float, reject_rate_max: float
+) -> ThresholdStats | None:
+    best: ThresholdStats | None = None
+    for entry in stats:  # by increasing threshold, so ">" keeps the lower one on ties
+        if entry.accuracy is None or not reject_rate_min <= entry.reject_rate <= reject_rate_max:
+            continue
+        if best is None or entry.accuracy > (best.accuracy or 0.0):
+            best = entry
+    return best
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class UserSweep:
+    """The sweep over one user's rows; ``sweep.chosen`` is ``None`` when no
+    candidate is within the bounds for that user (the global threshold applies)."""
+
+    user_id: str
+    sweep: SweepResult
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form, as used by ``--format json`` output."""
+        return {"user_id": self.user_id, **self.sweep.to_dict()}
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SkippedUser:
+    """A user with too few rows for a threshold of their own."""
+
+    user_id: str
+    rows: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form, as used by ``--format json`` output."""
+        return {"user_id": self.user_id, "rows": self.rows}
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TuneResult:
+    """Everything :func:`tune_reject` found.
+
+    Attributes:
+        sweep: the sweep over all rows; its ``chosen`` is never ``None``.
+        per_user: with ``per_user``, one sweep per user with enough rows, by user id.
+        skipped_users: users with fewer than ``min_user_samples`` rows, by user id.
+        rows_without_user: rows that have no ``user_id`` (not tuned per user).
+        min_user_samples: the minimum used, or ``None`` without ``per_user``.
+    """
+
+    sweep: SweepResult
+    per_user: tuple[UserSweep, ...] = ()
+    skipped_users: tuple[SkippedUser, ...] = ()
+    rows_without_user: int = 0
+    min_user_samples: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.sweep.chosen is None:
+            raise ValueError("a TuneResult needs a sweep with a chosen threshold")
+
+    @property
+    def threshold(self) -> float:
+        """The chosen global reject threshold."""
+        chosen = self.sweep.chosen
+        assert chosen is not None  # checked by __post_init__
+        return chosen.threshold
+
+    @property
+    def per_user_thresholds(self) -> dict[str, float]:
+        """User id → chosen threshold, for the users that have one.
+
+        Ready for the policy's ``per_user_reject_thresholds`` (empty without ``per_user``).
+        """
+        return {
+            user.user_id: user.sweep.chosen.threshold
+            for user in self.per_user
+            if user.sweep.chosen is not None
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form, as used by ``--format json`` output."""
+        result: dict[str, Any] = {"threshold": self.threshold, **self.sweep.to_dict()}
+        if self.min_user_samples is not None:
+            result["per_user"] = {
+                "min_user_samples": self.min_user_samples,
+                "users": [user.to_dict() for user in self.per_user],
+                "skipped_users": [user.to_dict() for user in self.skipped_users],
+                "rows_without_user": self.rows_without_user,
+                "per_user_reject_thresholds": self.per_user_thresholds,
+            }
+        return result
+
+
+def tune_reject(
+    rows: Iterable[ScoreRow],
+    thresholds: Sequence[float] | None = None,
+    *,
+    reject_rate_min: float = DEFAULT_REJECT_RATE_MIN,
+    reject_rate_max: float = DEFAULT_REJECT_RATE_MAX,
+    per_user: bool = False,
+    min_user_samples: int = DEFAULT_MIN_USER_SAMPLES,
+) -> TuneResult:
+    """Sweep ``thresholds`` over ``rows`` in one pass and choose the reject threshold.
+
+    Args:
+        rows: scored rows, e.g. a :class:`~taskclf.tune.scores.ScoreReader`;
+            consumed once, never stored.
+        thresholds: candidate thresholds; ``None`` for :func:`default_thresholds`.
+        reject_rate_min: lowest acceptable reject rate of the chosen threshold.
+        reject_rate_max: highest acceptable reject rate of the chosen threshold.
+        per_user: also sweep each user's rows (rows with a ``user_id``).
+        min_user_samples: fewest rows a user needs to be swept; users with
+            fewer are listed in ``skipped_users``.
+
+    Returns:
+        The global sweep and choice, and with ``per_user`` the per-user ones.
+        A user for whom no candidate is within the bounds keeps ``chosen``
+        ``None`` and is left out of ``per_user_thresholds``.
+
+    Raises:
+        ValueError: bad bounds (not ``0 <= min <= max <= 1``), bad thresholds
+            (empty, out of range, repeated) or ``min_user_samples < 1``.
+        NoScoreRowsError: ``rows`` is empty.
+        NoThresholdInBounds: no candidate is within the bounds on all rows.
+        Anything ``rows`` raises (such as ``InvalidScoreRowsError``).
+    """
+    candidates = default_thresholds() if thresholds is None else _checked_thresholds(thresholds)
+    if not 0.0 <= reject_rate_min <= reject_rate_max <= 1.0:
+        raise ValueError(
+            f"reject-rate bounds [{reject_rate_min}, {reject_rate_max}] must satisfy "
+            "0 <= min <= max <= 1"
+        )
+    if min_user_samples < 1:
+        raise ValueError(f"min_user_samples must be at least 1, not {min_user_samples}")
+    overall = SweepAccumulator(candidates)
+    add = overall.add
+    users: dict[str, SweepAccumulator] = {}
+    without_user = 0
+    if per_user:
+        for label, predicted, confidence, user_id in rows:
+            add(label, predicted, confidence)
+            if user_id is None:
+                without_user += 1
+                continue
+            accumulator = users.get(user_id)
+            if accumulator is None:
+                accumulator = users[user_id] = SweepAccumulator(candidates)
+            accumulator.add(label, predicted, confidence)
+    else:
+        for label, predicted, confidence, _user_id in rows:
+            add(label, predicted, confidence)
+    sweep = overall.result(reject_rate_min, reject_rate_max)
+    if sweep.chosen is None:
+        raise NoThresholdInBounds(sweep)
+    if not per_user:
+        return TuneResult(sweep=sweep)
+    swept = []
+    skipped = []
+    for user_id in sorted(users):
+        accumulator = users[user_id]
+        if accumulator.rows < min_user_samples:
+            skipped.append(SkippedUser(user_id=user_id, rows=accumulator.rows))
+        else:
+            result = accumulator.result(reject_rate_min, reject_rate_max)
+            swept.append(UserSweep(user_id=user_id, sweep=result))
+    return TuneResult(
+        sweep=sweep,
+        per_user=tuple(swept),
+        skipped_users=tuple(skipped),
+        rows_without_user=without_user,
+        min_user_samples=min_user_samples,
+    )
