@@ -116,3 +116,31 @@ def write_policy() -> Callable[..., Path]:
         return write_json(models / "inference_policy.json", document)
 
     return write
+
+
+@pytest.fixture
+def write_active() -> Callable[..., Path]:
+    """Factory: ``write_active(models_dir, model_dir="models/run_002", **fields)``.
+
+    Writes a valid legacy ``active.json`` pointing at ``model_dir`` (selected
+    at a fixed time); keyword arguments replace or add fields. Returns its path.
+    """
+
+    def write(models: Path, model_dir: str = "models/run_002", **fields: Any) -> Path:
+        document: dict[str, Any] = {
+            "model_dir": model_dir,
+            "selected_at": "2026-01-31T12:00:00+00:00",
+            "policy_version": "v1",
+            **fields,
+        }
+        return write_json(models / "active.json", document)
+
+    return write
+
+
+@pytest.fixture
+def bare_home(tmp_path: Path) -> Path:
+    """An empty TASKCLF_HOME holding only an empty ``models/`` folder."""
+    target = tmp_path / "bare"
+    (target / "models").mkdir(parents=True)
+    return target

@@ -430,7 +430,7 @@ REFUSALS: list[tuple[str, Setup, str]] = [
     ("bundle-is-a-file", _bundle_is_a_file, "metrics.json is a file; expected a folder"),
     ("bundle-without-metadata", _bundle_without_metadata, "run_003/metadata.json does not exist"),
     ("metadata-not-json", _metadata_not_json, "run_002/metadata.json: is not valid JSON"),
-    ("metadata-breaks-schema", _metadata_breaks_schema, "/schema_hash: '' should be non-empty"),
+    ("metadata-breaks-schema", _metadata_breaks_schema, '/schema_hash: "" should be non-empty'),
     ("metadata-threshold", _metadata_threshold_out_of_range, "/reject_threshold: 1.5 is greater"),
     ("store-missing", _store_missing, "artifacts/no_such_store does not exist"),
     ("store-without-manifest", _store_without_manifest, "empty_store/store.json does not exist"),
@@ -441,7 +441,7 @@ REFUSALS: list[tuple[str, Setup, str]] = [
     ("bundle-outside-home", _bundle_outside_home, "is outside TASKCLF_HOME (<HOME>)"),
     ("bundle-linked-outside", _bundle_linked_outside_home, "is outside TASKCLF_HOME (<HOME>)"),
     ("store-outside-home", _store_outside_home, "is outside TASKCLF_HOME (<HOME>)"),
-    ("empty-source", _empty_source, "/source: '' should be non-empty"),
+    ("empty-source", _empty_source, '/source: "" should be non-empty'),
 ]
 
 

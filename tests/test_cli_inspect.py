@@ -7,6 +7,7 @@ matching the disk) and the options of both commands.
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -237,7 +238,10 @@ class TestShowPolicyThatDoesNotMatchTheDisk:
             "store_schema_hash_matches",
             "calibration_method_matches",
         ):
-            assert f"  models/inference_policy.json: [{check}] " in result.stdout
+            assert f": [{check}] " in result.stdout
+        assert "  models/inference_policy.json::/model_schema_hash: [schema_hash_matches] " in (
+            result.stdout
+        )
         assert f"Until it is fixed, {BEST_MODEL_FALLBACK}." in result.stdout
         assert result.seen(home) == snapshot
 
@@ -274,7 +278,7 @@ class TestShowPolicyThatDoesNotMatchTheDisk:
         assert result.code == 1
         assert result.stderr == ""
         assert "Disk checks: 1 failed, so inference ignores this policy:" in result.stdout
-        assert f"  models/inference_policy.json: [{check}] " in result.stdout
+        assert re.search(rf"  models/inference_policy\.json::/\w+: \[{check}\] ", result.stdout)
 
     def test_json(self, home: Path, policy: Path) -> None:
         shutil.rmtree(home / "models" / "run_001")

@@ -72,10 +72,22 @@ def register(groups: Any) -> None:
 
 def run_list(args: argparse.Namespace, ctx: Context) -> int:
     """Print the ranked bundles and the excluded ones."""
-    from taskclf.model_registry import read_active, select_best_model
+    from taskclf.model_registry import (
+        ActivePointerError,
+        active_path,
+        read_active_pointer,
+        select_best_model,
+    )
 
     report = select_best_model(ctx.models_dir, schema_hash=args.schema_hash, label_set=args.label)
-    active = read_active(ctx.models_dir)
+    active = None
+    active_problem = None
+    try:
+        active = read_active_pointer(active_path(ctx.models_dir))
+    except FileNotFoundError:
+        pass
+    except ActivePointerError as exc:
+        active_problem = exc.reason
     ctx.out(f"Model bundles in {ctx.display(ctx.models_dir)}, best first:")
     if not report.ranked:
         ctx.out("  (none qualifies)")
@@ -92,19 +104,23 @@ def run_list(args: argparse.Namespace, ctx: Context) -> int:
         ctx.out(f"Excluded ({len(report.excluded)}):")
         for excluded in report.excluded:
             ctx.out(f"  {excluded}")
-    pointer = "none" if active is None else active.model_dir
+    if active_problem is not None:
+        pointer = f"invalid, so inference ignores it ({active_problem})"
+    else:
+        pointer = "none" if active is None else active.model_dir
     ctx.out(f"Legacy active pointer (models/active.json): {pointer}")
     ctx.emit_json(
         True,
         selection=report.to_dict(),
         active=None if active is None else active.to_dict(),
+        active_error=active_problem,
     )
     return EXIT_OK
 
 
 def run_set_active(args: argparse.Namespace, ctx: Context) -> int:
     """Write active.json; warn when a valid policy overrides it."""
-    from taskclf.core.inference_policy import PolicyValidationError, read_inference_policy
+    from taskclf.infer.resolve import ModelResolutionError, resolve_inference_config
     from taskclf.model_registry import RegistryError, write_active_atomic
 
     _, model_dir = home_relative(ctx, args.model_dir, "--model-dir")
@@ -116,13 +132,13 @@ def run_set_active(args: argparse.Namespace, ctx: Context) -> int:
     ctx.out(f"models/active.json now points at {change.new.model_dir} (was {old}).")
     warning = None
     try:
-        policy = read_inference_policy(ctx.policy_file)
-    except (FileNotFoundError, PolicyValidationError):
-        policy = None
-    if policy is not None:
+        config = resolve_inference_config(ctx.models_dir)
+    except ModelResolutionError:
+        config = None
+    if config is not None and str(config.step) == "policy":
         warning = (
-            f"{ctx.display(ctx.policy_file)} exists and takes precedence over active.json: "
-            f"inference keeps using {policy.model_dir} until the policy is changed "
+            f"{ctx.display(ctx.policy_file)} takes precedence over active.json: "
+            f"inference keeps using {config.model_dir} until the policy is changed "
             "(taskclf policy create) or removed (taskclf policy remove)"
         )
         print(f"taskclf: warning: {warning}", file=ctx.stderr)

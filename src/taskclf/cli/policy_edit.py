@@ -20,13 +20,14 @@ from taskclf.cli.common import (
     EXIT_CODES_EPILOG,
     EXIT_INVALID,
     EXIT_OK,
+    EXIT_USAGE,
     CommandError,
     Context,
     add_output_options,
     default_stdin,
     home_relative,
 )
-from taskclf.cli.render import field_changes
+from taskclf.cli.render import failure_lines, field_changes
 
 if TYPE_CHECKING:
     from taskclf.core.inference_policy import InferencePolicy
@@ -85,6 +86,14 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     import tempfile
 
     live = ctx.policy_file
+    if args.model_dir and live.exists():
+        raise CommandError(
+            f"--model-dir only seeds a new policy, and {ctx.display(live)} exists: change "
+            "model_dir in the editor, or rebuild the policy with "
+            f"`taskclf policy create --model-dir {args.model_dir}`",
+            exit_code=EXIT_USAGE,
+        )
+    editor = _editor_command()  # before anything is written: a bad $EDITOR leaves no trace
     seeded_from: str | None = None
     if not live.exists():
         seeded_from = _seed_policy(ctx, args.model_dir)
@@ -94,11 +103,19 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     copy.write_bytes(original)
     say = _Speaker(ctx)
     while True:
-        _run_editor(copy, say)
+        try:
+            _run_editor(editor, copy)
+        except CommandError:
+            if copy.read_bytes() == original:  # nothing of the user's to keep
+                shutil.rmtree(workdir, ignore_errors=True)
+            raise
         edited = copy.read_bytes()
         if edited == original:
             shutil.rmtree(workdir, ignore_errors=True)
-            say(f"No changes; {ctx.display(live)} was not modified.")
+            if seeded_from is None:
+                say(f"No changes; {ctx.display(live)} was not modified.")
+            else:
+                say(f"No changes to the seeded policy; {ctx.display(live)} keeps it.")
             ctx.emit_json(True, written=False, outcome="unchanged", seeded_from=seeded_from)
             return EXIT_OK
         if not edited.strip():
@@ -135,9 +152,12 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             details={"kept_copy": str(copy)},
         )
     from taskclf.core.atomic import write_bytes_atomic
-    from taskclf.core.inference_policy import read_inference_policy
+    from taskclf.core.inference_policy import PolicyValidationError, read_inference_policy
 
-    before = read_inference_policy(live).to_dict()
+    try:
+        before: dict[str, Any] | None = read_inference_policy(live).to_dict()
+    except (FileNotFoundError, PolicyValidationError):
+        before = None  # the user is repairing an invalid policy
     write_bytes_atomic(live, edited)
     shutil.rmtree(workdir, ignore_errors=True)
     changes = field_changes(before, policy.to_dict())
@@ -177,21 +197,22 @@ def _ask(say: _Speaker, question: str) -> bool:
     return answer.strip().lower() in {"", "y", "yes"}
 
 
-def _editor_command(path: Path) -> list[str]:
+def _editor_command() -> list[str]:
     raw = os.environ.get("VISUAL") or os.environ.get("EDITOR") or DEFAULT_EDITOR
     try:
         words = shlex.split(raw)
     except ValueError as exc:
-        raise CommandError(f"cannot parse the editor command {raw!r}: {exc}") from exc
-    if not words:
-        words = [DEFAULT_EDITOR]
-    return [*words, str(path)]
+        raise CommandError(
+            f"cannot parse the editor command {raw!r} ($VISUAL or $EDITOR): {exc}; "
+            "nothing was written"
+        ) from exc
+    return words or [DEFAULT_EDITOR]
 
 
-def _run_editor(copy: Path, say: _Speaker) -> None:
+def _run_editor(editor: list[str], copy: Path) -> None:
     import subprocess
 
-    command = _editor_command(copy)
+    command = [*editor, str(copy)]
     try:
         result = subprocess.run(command, check=False)
     except OSError as exc:
@@ -229,13 +250,14 @@ def _check_copy(
     if not disk:
         return [], policy
     failures = check_policy_artifacts(policy, ctx.models_dir)
-    return [f"{shown}: [{f.check}] {f.message}" for f in failures], policy
+    return failure_lines(shown, failures), policy
 
 
 def _seed_policy(ctx: Context, model_dir_arg: str | None) -> str:
     """Write a validated policy for the bundle inference would use; return where it came from."""
     from taskclf.core.inference_policy import (
         DEFAULT_REJECT_THRESHOLD,
+        PolicySchemaError,
         build_inference_policy,
         check_policy_artifacts,
         save_inference_policy,
@@ -251,10 +273,7 @@ def _seed_policy(ctx: Context, model_dir_arg: str | None) -> str:
     except ModelResolutionError as exc:
         raise CommandError(
             f"there is no policy at {ctx.display(ctx.policy_file)} and no model bundle to seed "
-            f"one from, so nothing was written.\n{exc.message}\n"
-            f"To go on: put a model bundle (a folder with metadata.json and metrics.json) under "
-            f"{ctx.display(ctx.models_dir)}, then run `taskclf policy create --model-dir "
-            "models/<run_id>` (or `taskclf policy edit --model-dir models/<run_id>`)",
+            f"one from, so nothing was written.\n{exc.message}",
             details={"resolution": exc.to_dict()},
         ) from exc
 
@@ -279,9 +298,17 @@ def _seed_policy(ctx: Context, model_dir_arg: str | None) -> str:
             source=EDIT_SOURCE,
         )
 
-    policy = build(store_dir, method)
-    failures = check_policy_artifacts(policy, ctx.models_dir)
-    if failures and store_dir is not None:
+    dropped = None
+    try:
+        policy = build(store_dir, method)
+        failures = check_policy_artifacts(policy, ctx.models_dir)
+    except PolicySchemaError as exc:  # e.g. a store folder name a policy cannot hold
+        policy, failures = None, ()
+        dropped = f"{store_dir} cannot be named in a policy: {exc.issues[0]}"
+    else:
+        if failures and store_dir is not None:
+            dropped = f"{store_dir} failed the disk checks: {failures[0].message}"
+    if dropped is not None or policy is None:
         policy = build(None, None)  # the store does not fit after all: seed without it
         failures = check_policy_artifacts(policy, ctx.models_dir)
     if failures:
@@ -297,5 +324,7 @@ def _seed_policy(ctx: Context, model_dir_arg: str | None) -> str:
         f"Seeded {ctx.display(ctx.policy_file)} from {config.model_dir} ({via}; "
         f"{calibrator}; reject_threshold {policy.reject_threshold:g})."
     )
+    if dropped is not None:
+        message += f"\nThe calibrator store bound to it was left out: {dropped}."
     print(message, file=ctx.stderr if ctx.json else ctx.stdout, flush=True)
     return config.model_dir

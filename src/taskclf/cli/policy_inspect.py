@@ -142,14 +142,15 @@ def run_show(args: argparse.Namespace, ctx: Context) -> int:
     """Print the current policy, or say why there is no usable one."""
     shown = ctx.display(ctx.policy_file)
     report = check_policy_file(ctx.policy_file, ctx.models_dir, disk_checks=True)
-    fallback = describe_fallback(ctx)
     if not report.exists:
+        fallback = describe_fallback(ctx)
         ctx.out(f"No inference policy at {shown}.")
         ctx.out(f"Without it, {fallback}.")
         ctx.out("Create one with: taskclf policy create --model-dir models/<run_id>")
         ctx.emit_json(True, exists=False, valid=None, fallback=fallback)
         return EXIT_OK
     if report.policy is None:
+        fallback = describe_fallback(ctx)
         ctx.out(f"{shown} exists but is invalid, so inference ignores it:")
         ctx.out("\n".join(f"  {line}" for line in report.lines(shown)))
         ctx.out(f"Until it is fixed, {fallback}.")
@@ -161,10 +162,11 @@ def run_show(args: argparse.Namespace, ctx: Context) -> int:
         return EXIT_INVALID
     ctx.out(f"Inference policy: {shown}")
     ctx.out("\n".join(policy_summary(report.policy)))
+    broken_fallback = describe_fallback(ctx) if report.failures else None
     if report.failures:
         ctx.out(f"Disk checks: {len(report.failures)} failed, so inference ignores this policy:")
         ctx.out("\n".join(f"  {line}" for line in failure_lines(shown, report.failures)))
-        ctx.out(f"Until it is fixed, {fallback}.")
+        ctx.out(f"Until it is fixed, {broken_fallback}.")
     else:
         if report.policy.calibrator_store_dir is None:
             ctx.out("Disk checks: passed (the model bundle matches the policy).")
@@ -176,7 +178,7 @@ def run_show(args: argparse.Namespace, ctx: Context) -> int:
         valid=report.valid,
         policy=report.policy.to_dict(),
         report=report.to_dict(),
-        fallback=None if report.valid else fallback,
+        fallback=broken_fallback,
     )
     return EXIT_OK if report.valid else EXIT_INVALID
 

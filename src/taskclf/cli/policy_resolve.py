@@ -61,6 +61,13 @@ def register(commands: Any, shared: argparse.ArgumentParser) -> None:
     parser.set_defaults(handler=run, command_name="policy resolve")
 
 
+_FLAG_OF_OVERRIDE = {
+    "model_dir_override": "--model-dir",
+    "reject_threshold_override": "--reject-threshold",
+    "calibrator_store_override": "--calibrator-store",
+}
+
+
 def user_path(argument: str | None) -> str | None:
     """A path as the user meant it: relative to the current folder when it exists there.
 
@@ -76,7 +83,11 @@ def user_path(argument: str | None) -> str | None:
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
     """Resolve and print the configuration (and the trail with ``--explain``)."""
-    from taskclf.infer.resolve import ModelResolutionError, resolve_inference_config
+    from taskclf.infer.resolve import (
+        InvalidOverrideError,
+        ModelResolutionError,
+        resolve_inference_config,
+    )
 
     try:
         config = resolve_inference_config(
@@ -87,6 +98,11 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             required_schema_hash=args.schema_hash,
             required_label_set=args.label,
         )
+    except InvalidOverrideError as exc:
+        flag = _FLAG_OF_OVERRIDE.get(exc.field, exc.field)
+        raise CommandError(
+            f"{flag} {exc.value}: {exc.reason}", exit_code=EXIT_INVALID, details=exc.to_dict()
+        ) from exc
     except ModelResolutionError as exc:
         raise CommandError(exc.message, exit_code=EXIT_INVALID, details=exc.to_dict()) from exc
 
@@ -107,6 +123,11 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         ctx.out(f"  per-user reject thresholds ({len(per_user)}):")
         for user, threshold in sorted(per_user.items()):
             ctx.out(f"    {user}  {threshold:g}")
+    if str(config.step) == "active":
+        ctx.out(
+            "Note: models/active.json is a deprecated legacy pointer; make this choice a "
+            f"policy with `taskclf policy create --model-dir {config.model_dir}`."
+        )
     if args.explain:
         ctx.out("Resolution trail:")
         if not config.trail:

@@ -55,7 +55,7 @@ examples:
 
 def register(commands: Any, shared: argparse.ArgumentParser) -> None:
     """Add the ``tune-reject`` subcommand to ``commands``."""
-    from taskclf.tune.sweep import (
+    from taskclf.tune.defaults import (
         DEFAULT_MIN_USER_SAMPLES,
         DEFAULT_REJECT_RATE_MAX,
         DEFAULT_REJECT_RATE_MIN,

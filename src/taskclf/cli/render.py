@@ -96,5 +96,7 @@ def issue_lines(file: str, issues: Iterable[SchemaIssue]) -> list[str]:
 
 
 def failure_lines(file: str, failures: Iterable[DiskCheckFailure]) -> list[str]:
-    """Disk-check failures as ``FILE: [check] message`` lines."""
-    return [f"{file}: [{failure.check}] {failure.message}" for failure in failures]
+    """Disk-check failures as ``FILE::/json/pointer: [check] message`` lines."""
+    return [
+        f"{file}::{failure.pointer}: [{failure.check}] {failure.message}" for failure in failures
+    ]

@@ -75,6 +75,8 @@ class DiskCheckFailure:
         expected: what the policy (or the check) requires.
         found: what is actually there.
         message: one sentence saying all of the above and how to fix it.
+        pointer: JSON pointer of the policy field the check is about
+            (``/model_dir``, ``/calibrator_store_dir``, ...).
     """
 
     check: str
@@ -82,11 +84,13 @@ class DiskCheckFailure:
     expected: Any
     found: Any
     message: str
+    pointer: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form, as used by ``--format json`` output."""
         return {
             "check": self.check,
+            "pointer": self.pointer,
             "file": self.file,
             "expected": self.expected,
             "found": self.found,

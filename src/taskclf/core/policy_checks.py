@@ -109,11 +109,33 @@ def read_artifact_document(
     return document, None
 
 
+# The policy field each check is about, so a failure can point into the policy.
+_FIELD_OF_CHECK = {
+    "model_dir_inside_home": "model_dir",
+    "model_dir_exists": "model_dir",
+    "model_metadata_inside_home": "model_dir",
+    "model_metadata": "model_dir",
+    "schema_hash_matches": "model_schema_hash",
+    "label_set_matches": "model_label_set",
+    "calibrator_store_inside_home": "calibrator_store_dir",
+    "calibrator_store_exists": "calibrator_store_dir",
+    "calibrator_store": "calibrator_store_dir",
+    "store_schema_hash_matches": "calibrator_store_dir",
+    "store_bundle_matches": "calibrator_store_dir",
+    "calibration_method_matches": "calibration_method",
+}
+
+
 def _failure(
     check: str, file: Path | str, expected: Any, found: Any, message: str
 ) -> DiskCheckFailure:
     return DiskCheckFailure(
-        check=check, file=str(file), expected=expected, found=found, message=message
+        check=check,
+        file=str(file),
+        expected=expected,
+        found=found,
+        message=message,
+        pointer=f"/{_FIELD_OF_CHECK[check]}",
     )
 
 

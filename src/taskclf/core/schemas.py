@@ -318,9 +318,12 @@ def _message_for(error: ValidationError) -> str:
     if keyword == "pattern":
         # The raw regular expression helps nobody; the hint explains the format.
         return f"{value} does not have the expected format"
-    if len(error.message) > 2 * _SHOWN_VALUE_LIMIT:
-        return error.message[: 2 * _SHOWN_VALUE_LIMIT - 3] + "..."
-    return error.message
+    message = error.message
+    if message.startswith(repr(error.instance)):  # "'' should be non-empty" and the like
+        message = value + message[len(repr(error.instance)) :]
+    if len(message) > 2 * _SHOWN_VALUE_LIMIT:
+        return message[: 2 * _SHOWN_VALUE_LIMIT - 3] + "..."
+    return message
 
 
 def _unknown_key_issues(

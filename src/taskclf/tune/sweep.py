@@ -37,6 +37,12 @@ from itertools import pairwise
 from typing import Any
 
 from taskclf.core.schemas import POLICY_SCHEMA, validate_value
+from taskclf.tune.defaults import (
+    DEFAULT_MIN_USER_SAMPLES,
+    DEFAULT_REJECT_RATE_MAX,
+    DEFAULT_REJECT_RATE_MIN,
+    DEFAULT_THRESHOLD_SPEC,
+)
 from taskclf.tune.scores import ScoreRow
 
 __all__ = [
@@ -59,20 +65,6 @@ __all__ = [
     "parse_thresholds",
     "tune_reject",
 ]
-
-DEFAULT_THRESHOLD_SPEC = "0.10:0.95:0.05"
-"""Candidate thresholds when none are given: 0.10, 0.15, ..., 0.95 (18 values)."""
-
-DEFAULT_REJECT_RATE_MIN = 0.0
-"""Lowest acceptable reject rate by default: rejecting nothing is fine."""
-
-DEFAULT_REJECT_RATE_MAX = 0.30
-"""Highest acceptable reject rate by default: at most 30 % of predictions
-become "unknown", so accuracy is not bought by rejecting most of them."""
-
-DEFAULT_MIN_USER_SAMPLES = 100
-"""Fewest rows a user needs for a threshold of their own: below 100 rows one
-row moves the user's reject rate by more than a percentage point."""
 
 MAX_THRESHOLDS = 10_000
 """Most candidate thresholds a spec may produce (a guard against ``0:1:1e-9``)."""
