@@ -383,3 +383,44 @@ class TestIssueOrder:
             "/reject_threshold",
         ]
         assert validate_document(POLICY_SCHEMA, policy_document) == error.issues
+
+
+def _shipped_schemas() -> list[str]:
+    return sorted(path.name for path in (REPO_ROOT / "schemas").glob("*.json"))
+
+
+class TestSchemasAreWrittenForPeople:
+    """Editors show a schema's titles and descriptions: every shipped schema has them."""
+
+    @pytest.mark.parametrize("name", _shipped_schemas())
+    def test_root_is_draft_07_with_an_id_title_and_description(self, name: str) -> None:
+        schema = json.loads((REPO_ROOT / "schemas" / name).read_text(encoding="utf-8"))
+        assert schema["$schema"] == "http://json-schema.org/draft-07/schema#"
+        assert schema["$id"].endswith("/" + name)
+        for key in ("title", "description", "markdownDescription"):
+            assert isinstance(schema[key], str) and schema[key].strip(), key
+
+    @pytest.mark.parametrize("name", _shipped_schemas())
+    def test_every_property_has_title_descriptions_and_type(self, name: str) -> None:
+        schema = json.loads((REPO_ROOT / "schemas" / name).read_text(encoding="utf-8"))
+        assert schema["properties"], "a schema with no documented properties"
+        for prop, spec in schema["properties"].items():
+            for key in ("title", "description", "markdownDescription"):
+                assert isinstance(spec.get(key), str) and spec[key].strip(), f"{prop}: {key}"
+            assert "type" in spec or "const" in spec, f"{prop}: type"
+
+    def test_policy_properties_in_the_reference_order(self) -> None:
+        schema = policy_schema_from_file()
+        assert list(schema["properties"]) == [
+            "policy_version",
+            "model_dir",
+            "model_schema_hash",
+            "model_label_set",
+            "calibrator_store_dir",
+            "calibration_method",
+            "reject_threshold",
+            "created_at",
+            "source",
+            "git_commit",
+            "per_user_reject_thresholds",
+        ]
