@@ -14,6 +14,7 @@ from taskclf.cli.common import (
     home_relative,
     parse_threshold,
 )
+from taskclf.cli.outcomes import disk_check_refusal, previous_policy, schema_refusal
 from taskclf.cli.render import field_changes, policy_summary
 
 __all__ = ["register"]
@@ -89,10 +90,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         DEFAULT_REJECT_THRESHOLD,
         DEFAULT_SOURCE,
         PolicySchemaError,
-        PolicyValidationError,
         build_inference_policy,
         check_policy_artifacts,
-        read_inference_policy,
         save_inference_policy,
     )
     from taskclf.core.policy_checks import read_artifact_document
@@ -129,29 +128,15 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             source=DEFAULT_SOURCE if args.source is None else args.source,
         )
     except PolicySchemaError as exc:
-        raise CommandError(
-            "the options do not make a valid policy:\n"
-            + "\n".join(f"  {issue}" for issue in exc.issues),
-            details=dict(exc.details),
-        ) from exc
+        raise schema_refusal("the options do not make a valid policy", exc) from exc
 
     failures = check_policy_artifacts(policy, ctx.models_dir)
     if failures:
-        raise CommandError(
-            "the policy would not match the files on disk; nothing was written:\n"
-            + "\n".join(f"  [{failure.check}] {failure.message}" for failure in failures),
-            details={"failures": [failure.to_dict() for failure in failures]},
+        raise disk_check_refusal(
+            "the policy would not match the files on disk; nothing was written", failures
         )
 
-    previous: dict[str, Any] | None = None
-    previous_state = "none"
-    try:
-        previous = read_inference_policy(ctx.policy_file).to_dict()
-        previous_state = "valid"
-    except FileNotFoundError:
-        pass
-    except PolicyValidationError:
-        previous_state = "invalid"
+    previous, previous_state = previous_policy(ctx)
     changes = field_changes(previous, policy.to_dict())
 
     written = False

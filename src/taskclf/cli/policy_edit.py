@@ -27,6 +27,7 @@ from taskclf.cli.common import (
     default_stdin,
     home_relative,
 )
+from taskclf.cli.outcomes import disk_check_refusal
 from taskclf.cli.render import failure_lines, field_changes
 
 if TYPE_CHECKING:
@@ -312,10 +313,8 @@ def _seed_policy(ctx: Context, model_dir_arg: str | None) -> str:
         policy = build(None, None)  # the store does not fit after all: seed without it
         failures = check_policy_artifacts(policy, ctx.models_dir)
     if failures:
-        raise CommandError(
-            f"cannot seed a valid policy from {config.model_dir}; nothing was written:\n"
-            + "\n".join(f"  [{f.check}] {f.message}" for f in failures),
-            details={"failures": [f.to_dict() for f in failures]},
+        raise disk_check_refusal(
+            f"cannot seed a valid policy from {config.model_dir}; nothing was written", failures
         )
     save_inference_policy(policy, ctx.models_dir)
     via = "--model-dir" if override else f"{config.step} resolution"

@@ -16,6 +16,7 @@ from taskclf.cli.common import (
     home_relative,
     parse_probability,
 )
+from taskclf.cli.outcomes import disk_check_refusal, previous_policy, schema_refusal
 from taskclf.cli.render import field_changes
 
 __all__ = ["register"]
@@ -162,9 +163,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     """Read the scores, sweep, choose, and show or write the policy."""
     from taskclf.core.inference_policy import (
         PolicySchemaError,
-        PolicyValidationError,
         check_policy_artifacts,
-        read_inference_policy,
         save_inference_policy,
     )
     from taskclf.tune.policy import tuned_policy
@@ -179,6 +178,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             exit_code=2,
         )
     binding = _binding(ctx, args)
+    _check_binding(ctx, binding)  # before reading a possibly large scores file
     try:
         reader = ScoreReader(
             args.scores,
@@ -211,38 +211,33 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             calibration_method=binding.method,
         )
     except PolicySchemaError as exc:
-        raise CommandError(
-            "the tuned values do not make a valid policy; nothing was written:\n"
-            + "\n".join(f"  {issue}" for issue in exc.issues),
-            details=dict(exc.details),
+        raise schema_refusal(
+            "the tuned values do not make a valid policy; nothing was written", exc
         ) from exc
     failures = check_policy_artifacts(policy, ctx.models_dir)
     if failures:
-        raise CommandError(
-            "the tuned policy does not match the files on disk; nothing was written:\n"
-            + "\n".join(f"  [{f.check}] {f.message}" for f in failures),
-            details={"failures": [f.to_dict() for f in failures]},
+        raise disk_check_refusal(
+            "the tuned policy does not match the files on disk; nothing was written", failures
         )
 
-    try:
-        previous = read_inference_policy(ctx.policy_file).to_dict()
-    except (FileNotFoundError, PolicyValidationError):
-        previous = None
+    previous, previous_state = previous_policy(ctx)
     changes = field_changes(previous, policy.to_dict())
 
-    ctx.out(
-        f"Scores: {args.scores} ({reader.rows_read} rows used"
-        + (f", {reader.rows_skipped} invalid rows skipped" if reader.rows_skipped else "")
-        + ")"
-    )
-    ctx.out(
-        f"Model bundle: {binding.model_dir} ({binding.model_from}); calibrator: "
-        f"{binding.store_dir or 'none (identity)'} ({binding.store_from})"
-    )
+    used = f"{reader.rows_read} row{'' if reader.rows_read == 1 else 's'} used"
+    skipped = f", {reader.rows_skipped} invalid skipped" if reader.rows_skipped else ""
+    ctx.out(f"Scores: {args.scores} ({used}{skipped})")
+    for error in reader.skipped:
+        ctx.out(f"  skipped {error}")
+    if reader.rows_skipped > len(reader.skipped):
+        ctx.out(f"  ... and {reader.rows_skipped - len(reader.skipped)} more skipped rows")
+    ctx.out(f"Model bundle: {binding.model_dir} ({binding.model_from})")
+    ctx.out(f"Calibrator: {binding.store_description}")
     ctx.out("")
     ctx.out(format_tune_report(result))
     ctx.out("")
     shown = ctx.display(ctx.policy_file)
+    if previous_state == "invalid":
+        ctx.out(f"The existing {shown} is invalid; the tuned policy replaces it.")
     if args.write_policy:
         save_inference_policy(policy, ctx.models_dir)
         ctx.out(f"Wrote {shown}" + ("" if previous is None else f" ({len(changes)} changes):"))
@@ -256,6 +251,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     ctx.emit_json(
         True,
         written=bool(args.write_policy),
+        previous_policy=previous_state,
         scores={
             "file": str(args.scores),
             "rows_used": reader.rows_read,
@@ -271,6 +267,26 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     return EXIT_OK
 
 
+def _check_binding(ctx: Context, binding: _Binding) -> None:
+    """Fail early when the bundle and store do not fit, before any scores are read."""
+    from taskclf.core.inference_policy import build_inference_policy, check_policy_artifacts
+
+    provisional = build_inference_policy(
+        model_dir=binding.model_dir,
+        model_schema_hash=binding.schema_hash,
+        model_label_set=list(binding.labels),
+        calibrator_store_dir=binding.store_dir,
+        calibration_method=binding.method,
+    )
+    failures = check_policy_artifacts(provisional, ctx.models_dir)
+    if failures:
+        raise disk_check_refusal(
+            "the model bundle and calibrator store do not fit together; nothing was read "
+            "or written",
+            failures,
+        )
+
+
 class _Binding:
     """The model bundle and calibrator store the scores are tuned for, and where they came from."""
 
@@ -282,6 +298,19 @@ class _Binding:
         self.store_dir: str | None = fields["store_dir"]
         self.method: str | None = fields["method"]
         self.store_from: str = fields["store_from"]
+
+    @property
+    def store_description(self) -> str:
+        """One line saying which calibration the scores are taken to have, and why."""
+        if self.store_dir is not None:
+            method = self.method or "method not named"
+            return f"{self.store_dir} ({method}; {self.store_from})"
+        if self.store_from == "--no-calibrator":
+            return "none, raw scores (--no-calibrator)"
+        return (
+            "none, raw scores: no calibrator store under artifacts/ is bound to this bundle "
+            "(pass --calibrator-store if the scores were calibrated)"
+        )
 
 
 def _binding(ctx: Context, args: argparse.Namespace) -> _Binding:

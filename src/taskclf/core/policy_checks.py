@@ -9,6 +9,7 @@ are resolved, must stay inside TASKCLF_HOME.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -61,11 +62,11 @@ def check_policy_artifacts(
     """Run every check of :func:`validate_policy`; return the failures (empty when all pass)."""
     home = home_of(models_dir)
     failures: list[DiskCheckFailure] = []
-    metadata = _check_bundle(policy, home, failures)
+    metadata = _check_artifact(_BUNDLE, policy.model_dir, home, failures)
     if metadata is not None:
         _check_bundle_matches(policy, metadata, home, failures)
     if policy.calibrator_store_dir is not None:
-        store = _check_store(policy.calibrator_store_dir, home, failures)
+        store = _check_artifact(_STORE, policy.calibrator_store_dir, home, failures)
         if store is not None:
             _check_store_matches(policy, store, home, failures)
     return tuple(failures)
@@ -139,37 +140,74 @@ def _failure(
     )
 
 
-def _check_bundle(
-    policy: InferencePolicy, home: Path, failures: list[DiskCheckFailure]
+@dataclass(frozen=True, slots=True)
+class _Artifact:
+    """What the checks need to know about one kind of folder a policy points at."""
+
+    field: str  # the policy field naming the folder
+    check_prefix: str  # prefix of the folder checks' names
+    kind: str  # "model bundle", for messages
+    short: str  # "bundle", for messages
+    filename: str  # the file it must hold
+    schema_name: str  # the schema of that file
+    file_check: str  # name of the check on that file
+    fix: str  # how to fix a missing folder
+
+
+_BUNDLE = _Artifact(
+    field="model_dir",
+    check_prefix="model_dir",
+    kind="model bundle",
+    short="bundle",
+    filename=METADATA_FILENAME,
+    schema_name=MODEL_METADATA_SCHEMA,
+    file_check="model_metadata",
+    fix="point model_dir at an existing bundle (models/<run_id>)",
+)
+_STORE = _Artifact(
+    field="calibrator_store_dir",
+    check_prefix="calibrator_store",
+    kind="calibrator store",
+    short="store",
+    filename=STORE_FILENAME,
+    schema_name=CALIBRATOR_STORE_SCHEMA,
+    file_check="calibrator_store",
+    fix="fix the path or set calibrator_store_dir and calibration_method to null",
+)
+
+
+def _check_artifact(
+    artifact: _Artifact, relative: str, home: Path, failures: list[DiskCheckFailure]
 ) -> dict[str, Any] | None:
-    bundle = inside_home(home, policy.model_dir)
-    if bundle is None:
+    """Check the folder ``relative`` and read its file; record failures, return the file."""
+    folder = inside_home(home, relative)
+    if folder is None:
         failures.append(
             _failure(
-                "model_dir_inside_home",
-                home / policy.model_dir,
+                f"{artifact.check_prefix}_inside_home",
+                home / relative,
                 f"a folder inside {home}",
-                str((home / policy.model_dir).resolve()),
-                f"model_dir {policy.model_dir} leads outside TASKCLF_HOME ({home}) through a "
-                "symbolic link; point it at a bundle folder inside TASKCLF_HOME",
+                str((home / relative).resolve()),
+                f"{artifact.field} {relative} leads outside TASKCLF_HOME ({home}) through a "
+                f"symbolic link; point it at a {artifact.short} folder inside TASKCLF_HOME",
             )
         )
         return None
-    if not bundle.is_dir():
-        found = "a file" if bundle.exists() else "nothing"
+    if not folder.is_dir():
+        found = "a file" if folder.exists() else "nothing"
         failures.append(
             _failure(
-                "model_dir_exists",
-                bundle,
-                "a model bundle folder",
+                f"{artifact.check_prefix}_exists",
+                folder,
+                f"a {artifact.kind} folder",
                 found,
-                f"model_dir {policy.model_dir}: expected a model bundle folder at {bundle}, "
-                f"found {found}; point model_dir at an existing bundle (models/<run_id>)",
+                f"{artifact.field} {relative}: expected a {artifact.kind} folder at {folder}, "
+                f"found {found}; {artifact.fix}",
             )
         )
         return None
     return _read_bound_file(
-        bundle, METADATA_FILENAME, MODEL_METADATA_SCHEMA, "model_metadata", home, failures
+        folder, artifact.filename, artifact.schema_name, artifact.file_check, home, failures
     )
 
 
@@ -242,41 +280,6 @@ def _check_bundle_matches(
                 f"`taskclf policy create --model-dir {policy.model_dir}`",
             )
         )
-
-
-def _check_store(
-    store_dir: str, home: Path, failures: list[DiskCheckFailure]
-) -> dict[str, Any] | None:
-    store = inside_home(home, store_dir)
-    if store is None:
-        failures.append(
-            _failure(
-                "calibrator_store_inside_home",
-                home / store_dir,
-                f"a folder inside {home}",
-                str((home / store_dir).resolve()),
-                f"calibrator_store_dir {store_dir} leads outside TASKCLF_HOME ({home}) through "
-                "a symbolic link; point it at a store folder inside TASKCLF_HOME",
-            )
-        )
-        return None
-    if not store.is_dir():
-        found = "a file" if store.exists() else "nothing"
-        failures.append(
-            _failure(
-                "calibrator_store_exists",
-                store,
-                "a calibrator store folder",
-                found,
-                f"calibrator_store_dir {store_dir}: expected a calibrator store folder at "
-                f"{store}, found {found}; fix the path or set calibrator_store_dir and "
-                "calibration_method to null",
-            )
-        )
-        return None
-    return _read_bound_file(
-        store, STORE_FILENAME, CALIBRATOR_STORE_SCHEMA, "calibrator_store", home, failures
-    )
 
 
 def _check_store_matches(

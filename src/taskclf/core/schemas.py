@@ -318,6 +318,16 @@ def _message_for(error: ValidationError) -> str:
     if keyword == "pattern":
         # The raw regular expression helps nobody; the hint explains the format.
         return f"{value} does not have the expected format"
+    if keyword == "dependencies":
+        found = re.fullmatch(r"'(.+)' is a dependency of '(.+)'", error.message)
+        if found:
+            needed, given = found.groups()
+            return f"{_shown(needed)} is required when {_shown(given)} is given"
+    if keyword in {"oneOf", "anyOf"}:
+        # jsonschema prints the whole value and every alternative schema here;
+        # the schema's hint says what the alternatives are.
+        many = keyword == "oneOf" and not error.context
+        return "matches more than one allowed form" if many else "matches none of the allowed forms"
     message = error.message
     if message.startswith(repr(error.instance)):  # "'' should be non-empty" and the like
         message = value + message[len(repr(error.instance)) :]

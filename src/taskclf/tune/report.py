@@ -79,7 +79,7 @@ def format_tune_report(result: TuneResult) -> str:
     assert chosen is not None  # a TuneResult always has one
     summary = (
         f"chosen reject threshold: {format_threshold(chosen.threshold)} "
-        f"(rejects {_percent(chosen.reject_rate)} of {sweep.total} rows; accuracy on "
+        f"(rejects {_percent(chosen.reject_rate)} of {_rows(sweep.total)}; accuracy on "
         f"accepted rows {_score(chosen.accuracy)}, macro-F1 {_score(chosen.macro_f1)}; "
         f"allowed reject rate {_percent(sweep.reject_rate_min)} to "
         f"{_percent(sweep.reject_rate_max)})"
@@ -89,6 +89,10 @@ def format_tune_report(result: TuneResult) -> str:
     if users:
         parts += ["", users]
     return "\n".join(parts)
+
+
+def _rows(count: int) -> str:
+    return f"{count} row" if count == 1 else f"{count} rows"
 
 
 def format_threshold(value: float) -> str:
