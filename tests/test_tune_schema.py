@@ -69,12 +69,18 @@ class TestScoreRowSchema:
     @pytest.mark.parametrize(
         ("row", "message"),
         [
-            ({"label": "a"}, "is not valid under any of the given schemas"),
-            ({"label": "a", "predicted": "a"}, "'confidence' is a dependency of 'predicted'"),
-            ({"label": "a", "confidence": 0.5}, "'predicted' is a dependency of 'confidence'"),
+            ({"label": "a"}, "matches none of the allowed forms"),
+            (
+                {"label": "a", "predicted": "a"},
+                '"confidence" is required when "predicted" is given',
+            ),
+            (
+                {"label": "a", "confidence": 0.5},
+                '"predicted" is required when "confidence" is given',
+            ),
             (
                 {"label": "a", "predicted": "a", "confidence": 0.5, "probabilities": {"a": 0.5}},
-                "is valid under each of",
+                "matches more than one allowed form",
             ),
         ],
     )

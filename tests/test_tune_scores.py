@@ -177,7 +177,7 @@ class TestCsv:
         (error,) = caught.value.errors
         assert (error.line, error.column, error.issue.keyword) == (2, None, "dependencies")
         assert str(error) == f"{path}:2: {error.issue.message} ({ROW_HINT})"
-        assert "'confidence' is a dependency of 'predicted'" in error.issue.message
+        assert '"confidence" is required when "predicted" is given' in error.issue.message
 
     def test_bad_probability_cell_names_its_column(self, tmp_path: Path) -> None:
         path = write(tmp_path / "s.csv", "label,p_code,p_write\ncode,nan,0.5\nwrite,0.5,2\n")
@@ -325,7 +325,7 @@ class TestInvalidRows:
             list(ScoreReader(path))
         (error,) = caught.value.errors
         assert error.issue.keyword == "oneOf"
-        assert "is valid under each of" in error.issue.message
+        assert "matches more than one allowed form" in error.issue.message
         assert error.issue.hint == ROW_HINT + "."
 
     def test_skip_mode_counts_and_keeps_going(self, tmp_path: Path) -> None:

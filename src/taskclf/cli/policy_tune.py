@@ -307,6 +307,8 @@ class _Binding:
             return f"{self.store_dir} ({method}; {self.store_from})"
         if self.store_from == "--no-calibrator":
             return "none, raw scores (--no-calibrator)"
+        if self.store_from == "from the policy in use":
+            return "none, raw scores (the policy in use has no calibrator store)"
         return (
             "none, raw scores: no calibrator store under artifacts/ is bound to this bundle "
             "(pass --calibrator-store if the scores were calibrated)"
