@@ -421,10 +421,6 @@ def _store_outside_home(home: Path) -> list[str]:
     return [*RUN_001, "--calibrator-store", "../elsewhere/store"]
 
 
-def _empty_source(home: Path) -> list[str]:
-    return [*RUN_001, "--source", ""]
-
-
 REFUSALS: list[tuple[str, Setup, str]] = [
     ("missing-bundle", _missing_bundle, "--model-dir models/run_999: <HOME>/models/run_999 does"),
     ("bundle-is-a-file", _bundle_is_a_file, "metrics.json is a file; expected a folder"),
@@ -441,7 +437,6 @@ REFUSALS: list[tuple[str, Setup, str]] = [
     ("bundle-outside-home", _bundle_outside_home, "is outside TASKCLF_HOME (<HOME>)"),
     ("bundle-linked-outside", _bundle_linked_outside_home, "is outside TASKCLF_HOME (<HOME>)"),
     ("store-outside-home", _store_outside_home, "is outside TASKCLF_HOME (<HOME>)"),
-    ("empty-source", _empty_source, '/source: "" should be non-empty'),
 ]
 
 

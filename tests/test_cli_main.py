@@ -38,17 +38,8 @@ def _command_paths() -> list[tuple[str, ...]]:
     return paths
 
 
-# Subcommands whose parser lacks RawDescriptionHelpFormatter: argparse reflows the
-# exit-code epilog into one line ("exit codes: 0 success 1 the policy ...").
-_REFLOWED_EPILOG: set[tuple[str, ...]] = set()
-
-
 def _help_cases() -> list[Any]:
-    bug = pytest.mark.xfail(reason="CLI bug: the exit-code table in --help is reflowed")
-    return [
-        pytest.param(path, id=" ".join(path), marks=[bug] if path in _REFLOWED_EPILOG else [])
-        for path in _command_paths()
-    ]
+    return [pytest.param(path, id=" ".join(path)) for path in _command_paths()]
 
 
 def _run_script(*args: str, cwd: Path) -> Result:
@@ -298,9 +289,10 @@ class TestWhereFilesLive:
     def test_home_that_does_not_exist(self, tmp_path: Path) -> None:
         result = run_cli("policy", "show", "--home", "nowhere", cwd=tmp_path)
 
-        assert result.code == 0
-        assert result.stdout.startswith(
-            "No inference policy at nowhere/models/inference_policy.json."
+        assert result.code == 2
+        assert result.stderr == (
+            f"taskclf: error: TASKCLF_HOME {tmp_path / 'nowhere'} is not a folder; pass --home "
+            "with the folder that holds models/ (or set TASKCLF_HOME)\n"
         )
         assert not (tmp_path / "nowhere").exists()
 

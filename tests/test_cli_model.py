@@ -22,7 +22,7 @@ from conftest import write_json
 POINTER_LINE = "Legacy active pointer (models/active.json): "
 PRECEDENCE_WARNING = (
     "taskclf: warning: models/inference_policy.json takes precedence over "
-    "active.json: inference keeps using models/run_001 until the policy is changed "
+    "models/active.json: inference keeps using models/run_001 until the policy is changed "
     "(taskclf policy create) or removed (taskclf policy remove)\n"
 )
 

@@ -26,7 +26,8 @@ SCHEMA = policy_schema_from_file()
 PROPERTIES = SCHEMA["properties"]
 
 _text_chars = st.characters(codec="utf-8")  # UTF-8 has no lone surrogates
-_segment_chars = st.characters(codec="utf-8", exclude_characters="/\\\x00")
+# Path segments: no "/", no backslash, no control characters (the schema refuses them).
+_segment_chars = st.characters(codec="utf-8", exclude_categories=("Cc",), exclude_characters="/\\")
 _segment = st.text(_segment_chars, min_size=1, max_size=8).filter(lambda s: s != "..")
 
 

@@ -26,6 +26,7 @@ resolved with :func:`~taskclf.core.policy_checks.inside_home` first.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import logging
@@ -696,6 +697,24 @@ def _relative_model_dir(home: Path, model_dir: str | Path) -> str:
     return PurePosixPath(candidate.as_posix()).as_posix()
 
 
+def _open_history(path: Path) -> int:
+    # Never follow a symlink (it could lead out of TASKCLF_HOME) and never block
+    # on a FIFO; anything but a regular file is refused.
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK
+    try:
+        fd = os.open(path, flags, 0o644)
+    except OSError as exc:
+        raise OSError(
+            exc.errno,
+            f"cannot be opened for appending ({exc.strerror}); nothing was written",
+            str(path),
+        ) from exc
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(errno.EINVAL, "is not a regular file; nothing was written", str(path))
+    return fd
+
+
 def write_active_atomic(
     models_dir: Path, model_dir_rel: str | Path, *, reason: str | None = None
 ) -> ActiveChange:
@@ -737,7 +756,7 @@ def write_active_atomic(
         raise InvalidBundleError(relative, str(record.reason))
     models_dir.mkdir(parents=True, exist_ok=True)
     history = active_history_path(models_dir)
-    fd = os.open(history, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    fd = _open_history(history)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         old = read_active(models_dir)

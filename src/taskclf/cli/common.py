@@ -35,6 +35,7 @@ __all__ = [
     "add_output_options",
     "home_relative",
     "parse_probability",
+    "parse_source",
     "parse_threshold",
 ]
 
@@ -216,29 +217,32 @@ def _not_a_number(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
     if not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value + 0.0  # turns -0.0 into 0.0
+
+
+def _checked(pointer: str, value: Any) -> Any:
+    """``value`` if the policy schema's part at ``pointer`` accepts it, else a usage error."""
+    from taskclf.core.schemas import POLICY_SCHEMA, validate_value
+
+    issues = validate_value(POLICY_SCHEMA, pointer, value)
+    if issues:
+        raise argparse.ArgumentTypeError(issues[0].message_with_hint)
     return value
 
 
 def parse_probability(text: str) -> float:
     """argparse ``type`` for a rate or probability: a number in the schema's probability range."""
-    from taskclf.core.schemas import POLICY_SCHEMA, validate_value
-
-    value = _not_a_number(text)
-    issues = validate_value(POLICY_SCHEMA, "/definitions/probability", value)
-    if issues:
-        raise argparse.ArgumentTypeError(issues[0].message_with_hint)
-    return value
+    return float(_checked("/definitions/probability", _not_a_number(text)))
 
 
 def parse_threshold(text: str) -> float:
     """argparse ``type`` for a reject threshold: a number the policy schema accepts."""
-    from taskclf.core.schemas import POLICY_SCHEMA, validate_value
+    return float(_checked("/properties/reject_threshold", _not_a_number(text)))
 
-    value = _not_a_number(text)
-    issues = validate_value(POLICY_SCHEMA, "/properties/reject_threshold", value)
-    if issues:
-        raise argparse.ArgumentTypeError(issues[0].message_with_hint)
-    return value
+
+def parse_source(text: str) -> str:
+    """argparse ``type`` for ``--source``: a value the policy schema accepts."""
+    return str(_checked("/properties/source", text))
 
 
 def run_command(

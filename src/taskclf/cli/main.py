@@ -27,12 +27,16 @@ from taskclf.cli import (
 from taskclf.cli.common import (
     EXIT_CODES_EPILOG,
     EXIT_INVALID,
+    EXIT_USAGE,
     Context,
     add_location_options,
+    report_error,
     run_command,
 )
 
 __all__ = ["build_parser", "entry_point", "main", "run"]
+
+_EXIT_INTERRUPTED = 130  # the shell's code for "stopped by Ctrl-C" (128 + SIGINT)
 
 _DESCRIPTION = """\
 taskclf binds a classifier's model bundle, calibrator store and reject threshold
@@ -85,10 +89,22 @@ def run(args: argparse.Namespace, *, stdout: TextIO, stderr: TextIO) -> int:
     """Run the command chosen in ``args``; return its exit code."""
     ctx = Context.from_args(args, stdout=stdout, stderr=stderr)
     _configure_logging(ctx.debug)
+    if getattr(args, "needs_home", True) and not ctx.home.is_dir():
+        where = "--models-dir's parent" if getattr(args, "models_dir", None) else "TASKCLF_HOME"
+        return report_error(
+            ctx,
+            f"{where} {ctx.home} is not a folder; pass --home with the folder that holds "
+            "models/ (or set TASKCLF_HOME)",
+            EXIT_USAGE,
+            {"home": str(ctx.home)},
+        )
     try:
         return run_command(args.handler, args, ctx)
     except BrokenPipeError:
         raise  # the reader went away; entry_point handles it quietly
+    except KeyboardInterrupt:
+        print("taskclf: interrupted; nothing more was done", file=stderr)
+        return _EXIT_INTERRUPTED
     except Exception as exc:
         if ctx.debug:
             raise

@@ -108,7 +108,7 @@ def run_list(args: argparse.Namespace, ctx: Context) -> int:
         pointer = f"invalid, so inference ignores it ({active_problem})"
     else:
         pointer = "none" if active is None else active.model_dir
-    ctx.out(f"Legacy active pointer (models/active.json): {pointer}")
+    ctx.out(f"Legacy active pointer ({ctx.display(active_path(ctx.models_dir))}): {pointer}")
     ctx.emit_json(
         True,
         selection=report.to_dict(),
@@ -121,7 +121,7 @@ def run_list(args: argparse.Namespace, ctx: Context) -> int:
 def run_set_active(args: argparse.Namespace, ctx: Context) -> int:
     """Write active.json; warn when a valid policy overrides it."""
     from taskclf.infer.resolve import ModelResolutionError, resolve_inference_config
-    from taskclf.model_registry import RegistryError, write_active_atomic
+    from taskclf.model_registry import RegistryError, active_path, write_active_atomic
 
     _, model_dir = home_relative(ctx, args.model_dir, "--model-dir")
     try:
@@ -129,7 +129,8 @@ def run_set_active(args: argparse.Namespace, ctx: Context) -> int:
     except RegistryError as exc:
         raise CommandError(str(exc), exit_code=EXIT_INVALID, details=dict(exc.details)) from exc
     old = "nothing" if change.old is None else change.old.model_dir
-    ctx.out(f"models/active.json now points at {change.new.model_dir} (was {old}).")
+    shown = ctx.display(active_path(ctx.models_dir))
+    ctx.out(f"{shown} now points at {change.new.model_dir} (was {old}).")
     warning = None
     try:
         config = resolve_inference_config(ctx.models_dir)
@@ -137,7 +138,7 @@ def run_set_active(args: argparse.Namespace, ctx: Context) -> int:
         config = None
     if config is not None and str(config.step) == "policy":
         warning = (
-            f"{ctx.display(ctx.policy_file)} takes precedence over active.json: "
+            f"{ctx.display(ctx.policy_file)} takes precedence over {shown}: "
             f"inference keeps using {config.model_dir} until the policy is changed "
             "(taskclf policy create) or removed (taskclf policy remove)"
         )

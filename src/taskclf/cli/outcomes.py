@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from taskclf.cli.common import CommandError, Context
@@ -10,7 +11,7 @@ from taskclf.cli.common import CommandError, Context
 if TYPE_CHECKING:
     from taskclf.core.errors import DiskCheckFailure, PolicySchemaError
 
-__all__ = ["disk_check_refusal", "previous_policy", "schema_refusal"]
+__all__ = ["disk_check_refusal", "previous_policy", "read_home_document", "schema_refusal"]
 
 
 def schema_refusal(intro: str, exc: PolicySchemaError) -> CommandError:
@@ -39,3 +40,25 @@ def previous_policy(ctx: Context) -> tuple[dict[str, Any] | None, str]:
         return None, "none"
     except PolicyValidationError:
         return None, "invalid"
+
+
+def read_home_document(ctx: Context, path: Path, schema_name: str) -> dict[str, Any]:
+    """Read a bundle's or store's JSON file, valid against ``schema_name``, from inside HOME.
+
+    Raises:
+        CommandError: the file leads outside TASKCLF_HOME (a symbolic link), is
+            missing, unreadable, not strict JSON or breaks its schema.
+    """
+    from taskclf.core.policy_checks import inside_home, read_artifact_document
+
+    resolved = inside_home(ctx.home, path)
+    if resolved is None:
+        raise CommandError(
+            f"{path} is a symbolic link leading outside TASKCLF_HOME ({ctx.home}); replace it "
+            "with the file itself. Nothing was written",
+            details={"file": str(path)},
+        )
+    document, reason = read_artifact_document(resolved, schema_name)
+    if document is None:
+        raise CommandError(f"{reason}; nothing was written", details={"file": str(path)})
+    return dict(document)

@@ -8,13 +8,18 @@ from typing import Any
 from taskclf.cli.common import (
     EXIT_CODES_EPILOG,
     EXIT_OK,
-    CommandError,
     Context,
     add_output_options,
     home_relative,
+    parse_source,
     parse_threshold,
 )
-from taskclf.cli.outcomes import disk_check_refusal, previous_policy, schema_refusal
+from taskclf.cli.outcomes import (
+    disk_check_refusal,
+    previous_policy,
+    read_home_document,
+    schema_refusal,
+)
 from taskclf.cli.render import field_changes, policy_summary
 
 __all__ = ["register"]
@@ -72,6 +77,7 @@ def register(commands: Any, shared: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--source",
+        type=parse_source,
         metavar="S",
         help='what created the policy, recorded in the file (default: "manual")',
     )
@@ -94,19 +100,14 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         check_policy_artifacts,
         save_inference_policy,
     )
-    from taskclf.core.policy_checks import read_artifact_document
     from taskclf.core.schemas import CALIBRATOR_STORE_SCHEMA, MODEL_METADATA_SCHEMA
 
     bundle, model_dir = home_relative(ctx, args.model_dir, "--model-dir")
-    metadata = _read_required(
-        bundle / "metadata.json", MODEL_METADATA_SCHEMA, read_artifact_document
-    )
+    metadata = read_home_document(ctx, bundle / "metadata.json", MODEL_METADATA_SCHEMA)
     store_dir = method = None
     if args.calibrator_store:
         store, store_dir = home_relative(ctx, args.calibrator_store, "--calibrator-store")
-        store_doc = _read_required(
-            store / "store.json", CALIBRATOR_STORE_SCHEMA, read_artifact_document
-        )
+        store_doc = read_home_document(ctx, store / "store.json", CALIBRATOR_STORE_SCHEMA)
         method = store_doc.get("method")
 
     if args.reject_threshold is not None:
@@ -154,13 +155,6 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         policy=policy.to_dict(),
     )
     return EXIT_OK
-
-
-def _read_required(path: Any, schema_name: str, reader: Any) -> dict[str, Any]:
-    document, reason = reader(path, schema_name)
-    if document is None:
-        raise CommandError(f"{reason}; nothing was written", details={"file": str(path)})
-    return dict(document)
 
 
 def _report(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import signal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +28,7 @@ from taskclf.cli.common import (
     default_stdin,
     home_relative,
 )
-from taskclf.cli.outcomes import disk_check_refusal
+from taskclf.cli.outcomes import disk_check_refusal, read_home_document, schema_refusal
 from taskclf.cli.render import failure_lines, field_changes
 
 if TYPE_CHECKING:
@@ -98,7 +99,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     seeded_from: str | None = None
     if not live.exists():
         seeded_from = _seed_policy(ctx, args.model_dir)
-    original = live.read_bytes()
+    original = _read_live(live)
     workdir = Path(tempfile.mkdtemp(prefix="taskclf-edit-"))
     copy = workdir / live.name
     copy.write_bytes(original)
@@ -146,7 +147,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             )
             return EXIT_INVALID
 
-    if live.exists() and live.read_bytes() != original:
+    if live.exists() and _read_live(live) != original:
         raise CommandError(
             f"{ctx.display(live)} was changed by something else while you were editing; "
             f"not overwriting it. Your edited copy is kept at {copy}: compare and merge by hand",
@@ -179,6 +180,15 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     return EXIT_OK
 
 
+def _read_live(live: Path) -> bytes:
+    from taskclf.core.jsonio import JSONFileError, read_file_bytes
+
+    try:
+        return read_file_bytes(live)
+    except JSONFileError as exc:
+        raise CommandError(f"{exc}; nothing was written", details={"file": str(live)}) from exc
+
+
 class _Speaker:
     """Talks to the person at the terminal: stdout, or stderr when stdout carries JSON."""
 
@@ -191,7 +201,10 @@ class _Speaker:
 
 def _ask(say: _Speaker, question: str) -> bool:
     say(question, end="")
-    answer = default_stdin().readline()
+    try:
+        answer = default_stdin().readline()
+    except KeyboardInterrupt:  # Ctrl-C at the prompt means "no": abort, keep the copy
+        answer = ""
     if not answer:  # end of input: nobody to answer, so do not loop
         say("")
         return False
@@ -210,18 +223,27 @@ def _editor_command() -> list[str]:
     return words or [DEFAULT_EDITOR]
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _run_editor(editor: list[str], copy: Path) -> None:
     import subprocess
 
     command = [*editor, str(copy)]
+    # Ctrl-C in the editor belongs to the editor (as with git): taskclf ignores
+    # it meanwhile, and the editor gets the default handling back.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        result = subprocess.run(command, check=False)
+        result = subprocess.run(command, check=False, preexec_fn=_default_sigint)
     except OSError as exc:
         raise CommandError(
             f"cannot start the editor {command[0]!r} ({exc.strerror or exc}); set $VISUAL or "
             f"$EDITOR to your editor. The policy was not modified; the copy is at {copy}",
             details={"editor": command, "kept_copy": str(copy)},
         ) from exc
+    finally:
+        signal.signal(signal.SIGINT, previous)
     if result.returncode != 0:
         raise CommandError(
             f"the editor {command[0]!r} exited with status {result.returncode}; the policy was "
@@ -263,7 +285,6 @@ def _seed_policy(ctx: Context, model_dir_arg: str | None) -> str:
         check_policy_artifacts,
         save_inference_policy,
     )
-    from taskclf.core.policy_checks import read_artifact_document
     from taskclf.core.schemas import CALIBRATOR_STORE_SCHEMA
     from taskclf.infer.resolve import ModelResolutionError, resolve_inference_config
     from taskclf.model_registry import find_bound_calibrator_store
@@ -283,10 +304,12 @@ def _seed_policy(ctx: Context, model_dir_arg: str | None) -> str:
     store_dir = find_bound_calibrator_store(ctx.home, config.bundle_id, config.schema_hash)
     method = None
     if store_dir is not None:
-        store_doc, _ = read_artifact_document(
-            ctx.home / store_dir / "store.json", CALIBRATOR_STORE_SCHEMA
-        )
-        method = (store_doc or {}).get("method")
+        try:
+            method = read_home_document(
+                ctx, ctx.home / store_dir / "store.json", CALIBRATOR_STORE_SCHEMA
+            ).get("method")
+        except CommandError:
+            method = None  # the disk checks below report (and drop) such a store
 
     def build(store: str | None, calibration: str | None) -> InferencePolicy:
         return build_inference_policy(
@@ -310,7 +333,12 @@ def _seed_policy(ctx: Context, model_dir_arg: str | None) -> str:
         if failures and store_dir is not None:
             dropped = f"{store_dir} failed the disk checks: {failures[0].message}"
     if dropped is not None or policy is None:
-        policy = build(None, None)  # the store does not fit after all: seed without it
+        try:
+            policy = build(None, None)  # the store does not fit after all: seed without it
+        except PolicySchemaError as exc:
+            raise schema_refusal(
+                f"cannot seed a policy from {config.model_dir}; nothing was written", exc
+            ) from exc
         failures = check_policy_artifacts(policy, ctx.models_dir)
     if failures:
         raise disk_check_refusal(

@@ -1,7 +1,8 @@
 """``taskclf policy remove | init | template | schema``: whole-file operations.
 
-None of these validate a policy, so none of them imports the validation
-library: they stay fast enough for scripts and hooks.
+``template`` and ``schema`` validate nothing and import no validation library;
+``init`` checks the starter it writes, and ``remove`` resolves what inference
+falls back to, so those two do.
 """
 
 from __future__ import annotations
@@ -57,7 +58,8 @@ def register(commands: Any, shared: argparse.ArgumentParser) -> None:
     )
     init.add_argument("--force", action="store_true", help="overwrite an existing policy")
     add_output_options(init)
-    init.set_defaults(handler=run_init, command_name="policy init")
+    # init may start a new TASKCLF_HOME: it creates the folders it writes into.
+    init.set_defaults(handler=run_init, command_name="policy init", needs_home=False)
 
     template = commands.add_parser(
         "template",
@@ -76,7 +78,7 @@ def register(commands: Any, shared: argparse.ArgumentParser) -> None:
         "--output", metavar="FILE", type=Path, help="file to write (or, with --check, to compare)"
     )
     add_output_options(template)
-    template.set_defaults(handler=run_template, command_name="policy template")
+    template.set_defaults(handler=run_template, command_name="policy template", needs_home=False)
 
     schema = commands.add_parser(
         "schema",
@@ -88,7 +90,7 @@ def register(commands: Any, shared: argparse.ArgumentParser) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     schema.add_argument("--output", metavar="FILE", type=Path, help="write it to FILE instead")
-    schema.set_defaults(handler=run_schema, command_name="policy schema")
+    schema.set_defaults(handler=run_schema, command_name="policy schema", needs_home=False)
 
 
 def run_remove(args: argparse.Namespace, ctx: Context) -> int:
@@ -112,6 +114,12 @@ def run_remove(args: argparse.Namespace, ctx: Context) -> int:
             return EXIT_OK
     from taskclf.core.inference_policy import remove_inference_policy
 
+    if path.is_dir() and not path.is_symlink():
+        raise CommandError(
+            f"{shown} is a folder, not a policy file; nothing was removed. Look inside it and "
+            "remove it by hand if it does not belong there",
+            details={"file": str(path)},
+        )
     remove_inference_policy(ctx.models_dir)
     fallback = describe_fallback(ctx)
     ctx.out(f"Removed {shown}.")

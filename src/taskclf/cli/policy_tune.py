@@ -8,7 +8,6 @@ from typing import Any
 
 from taskclf.cli.common import (
     EXIT_CODES_EPILOG,
-    EXIT_INVALID,
     EXIT_OK,
     CommandError,
     Context,
@@ -16,7 +15,12 @@ from taskclf.cli.common import (
     home_relative,
     parse_probability,
 )
-from taskclf.cli.outcomes import disk_check_refusal, previous_policy, schema_refusal
+from taskclf.cli.outcomes import (
+    disk_check_refusal,
+    previous_policy,
+    read_home_document,
+    schema_refusal,
+)
 from taskclf.cli.render import field_changes
 
 __all__ = ["register"]
@@ -269,15 +273,26 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 
 def _check_binding(ctx: Context, binding: _Binding) -> None:
     """Fail early when the bundle and store do not fit, before any scores are read."""
-    from taskclf.core.inference_policy import build_inference_policy, check_policy_artifacts
-
-    provisional = build_inference_policy(
-        model_dir=binding.model_dir,
-        model_schema_hash=binding.schema_hash,
-        model_label_set=list(binding.labels),
-        calibrator_store_dir=binding.store_dir,
-        calibration_method=binding.method,
+    from taskclf.core.inference_policy import (
+        PolicySchemaError,
+        build_inference_policy,
+        check_policy_artifacts,
     )
+
+    try:
+        provisional = build_inference_policy(
+            model_dir=binding.model_dir,
+            model_schema_hash=binding.schema_hash,
+            model_label_set=list(binding.labels),
+            calibrator_store_dir=binding.store_dir,
+            calibration_method=binding.method,
+        )
+    except PolicySchemaError as exc:
+        raise schema_refusal(
+            "the model bundle and calibrator store cannot be named in a policy; nothing was "
+            "read or written",
+            exc,
+        ) from exc
     failures = check_policy_artifacts(provisional, ctx.models_dir)
     if failures:
         raise disk_check_refusal(
@@ -316,7 +331,6 @@ class _Binding:
 
 
 def _binding(ctx: Context, args: argparse.Namespace) -> _Binding:
-    from taskclf.core.policy_checks import read_artifact_document
     from taskclf.core.schemas import CALIBRATOR_STORE_SCHEMA, MODEL_METADATA_SCHEMA
     from taskclf.infer.resolve import ModelResolutionError, resolve_inference_config
     from taskclf.model_registry import find_bound_calibrator_store
@@ -324,9 +338,7 @@ def _binding(ctx: Context, args: argparse.Namespace) -> _Binding:
     config = None
     if args.model_dir:
         bundle, model_dir = home_relative(ctx, args.model_dir, "--model-dir")
-        metadata, reason = read_artifact_document(bundle / "metadata.json", MODEL_METADATA_SCHEMA)
-        if metadata is None:
-            raise CommandError(f"{reason}; nothing was written")
+        metadata = read_home_document(ctx, bundle / "metadata.json", MODEL_METADATA_SCHEMA)
         model_from = "--model-dir"
     else:
         try:
@@ -352,11 +364,9 @@ def _binding(ctx: Context, args: argparse.Namespace) -> _Binding:
         store_from = "bound to the bundle under artifacts/" if store_dir else "none found"
     method = None
     if store_dir is not None:
-        store_doc, reason = read_artifact_document(
-            ctx.home / store_dir / "store.json", CALIBRATOR_STORE_SCHEMA
+        store_doc = read_home_document(
+            ctx, ctx.home / store_dir / "store.json", CALIBRATOR_STORE_SCHEMA
         )
-        if store_doc is None:
-            raise CommandError(f"{reason}; nothing was written", exit_code=EXIT_INVALID)
         method = store_doc.get("method")
     return _Binding(
         model_dir=model_dir,

@@ -135,8 +135,9 @@ class InferencePolicy:
                     continue  # a required field left out: the schema reports it
             document[name] = _as_json_value(value)
         annotations = {} if self.annotations is _UNSET else dict(self.annotations)
-        issues = validate_document(POLICY_SCHEMA, {**document, **annotations})
-        issues += _unrepresentable_notes(annotations)
+        # Fields last: a note cannot stand in for a field the schema must see.
+        issues = validate_document(POLICY_SCHEMA, {**annotations, **document})
+        issues += _note_issues(annotations, schema_properties)
         if issues:
             raise PolicySchemaError(issues)
         for name, value in document.items():
@@ -177,21 +178,26 @@ class InferencePolicy:
         return dumps_json(self.to_dict())
 
 
-def _unrepresentable_notes(annotations: Mapping[str, Any]) -> tuple[SchemaIssue, ...]:
+def _note_issues(
+    annotations: Mapping[str, Any], fields: Mapping[str, Any]
+) -> tuple[SchemaIssue, ...]:
     # The schema lets notes hold any JSON value, but a Python caller can pass
-    # values JSON cannot hold (NaN, sets, ...); refuse them here rather than
-    # fail later when the policy is saved.
+    # values JSON cannot hold (NaN, sets, ...) or name a field as a note;
+    # refuse both here rather than fail (or write something else) later.
     issues = []
     for key, value in annotations.items():
-        try:
-            dumps_json(value)
-        except (TypeError, ValueError) as exc:
+        problem = None
+        if key in fields:
+            problem = f"{key!r} is a field of the policy, not a note: pass it as one"
+        else:
+            try:
+                dumps_json(value)
+            except (TypeError, ValueError) as exc:
+                problem = f"cannot be written as JSON: {exc}"
+        if problem is not None:
             issues.append(
                 SchemaIssue(
-                    pointer=json_pointer([key]),
-                    message=f"cannot be written as JSON: {exc}",
-                    value=value,
-                    keyword="json",
+                    pointer=json_pointer([key]), message=problem, value=value, keyword="json"
                 )
             )
     return tuple(issues)
