@@ -332,11 +332,17 @@ class TestArguments:
         assert (DEFAULT_REJECT_RATE_MIN, DEFAULT_REJECT_RATE_MAX) == (0.0, 0.3)
 
     @pytest.mark.parametrize(
-        ("low", "high"), [(-0.1, 0.3), (0.5, 0.4), (0.0, 1.5), (float("nan"), 0.3)]
+        ("low", "high", "message"),
+        [
+            (-0.1, 0.3, "reject_rate_min -0.1 is less than the minimum of 0"),
+            (0.5, 0.4, r"reject-rate bounds \[0.5, 0.4\]: min is above max"),
+            (0.0, 1.5, "reject_rate_max 1.5 is greater than the maximum of 1"),
+            (float("nan"), 0.3, "reject_rate_min NaN is not of type number"),
+        ],
     )
-    def test_bad_bounds(self, low: float, high: float) -> None:
+    def test_bad_bounds(self, low: float, high: float, message: str) -> None:
         rows = [ScoreRow("code", "code", 0.9, None)]
-        with pytest.raises(ValueError, match="must satisfy 0 <= min <= max <= 1"):
+        with pytest.raises(ValueError, match=message):
             tune_reject(rows, reject_rate_min=low, reject_rate_max=high)
 
     def test_bad_min_user_samples(self) -> None:
@@ -352,7 +358,7 @@ class TestArguments:
                 r"threshold 1.5 is greater than the maximum of 1 \(expected a probability",
             ),
             ([0.5, 0.5], "the threshold 0.5 appears twice"),
-            ([float("nan")], "threshold nan is not of type 'number'"),
+            ([float("nan")], "threshold NaN is not of type number"),
         ],
     )
     def test_bad_thresholds(self, thresholds: list[float], message: str) -> None:

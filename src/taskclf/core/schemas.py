@@ -216,7 +216,13 @@ def validate_document(name: str, document: Any) -> tuple[SchemaIssue, ...]:
     errors = [best_match([error]) or error for error in raw_errors]
     ranked = sorted(errors, key=_ranking(relevance))
     root = load_schema(name)
-    return tuple(issue for error in ranked for issue in _issues_from(error, root))
+    issues: dict[tuple[str, str, str], SchemaIssue] = {}
+    for error in ranked:
+        for issue in _issues_from(error, root):
+            # A rule stated at a property and again in a definition it uses
+            # (such as type: number) fails twice; say it once.
+            issues.setdefault((issue.pointer, issue.keyword, issue.message), issue)
+    return tuple(issues.values())
 
 
 def _ranking(relevance: Any) -> Any:
@@ -245,7 +251,7 @@ def validate_value(name: str, pointer: str, value: Any) -> tuple[SchemaIssue, ..
         issues.append(
             SchemaIssue(
                 pointer="",
-                message=error.message,
+                message=_message_for(error),
                 value=value,
                 keyword=str(error.validator),
                 hint=hint if isinstance(hint, str) else None,

@@ -491,10 +491,14 @@ def tune_reject(
         Anything ``rows`` raises (such as ``InvalidScoreRowsError``).
     """
     candidates = default_thresholds() if thresholds is None else _checked_thresholds(thresholds)
-    if not 0.0 <= reject_rate_min <= reject_rate_max <= 1.0:
+    for name, rate in (("reject_rate_min", reject_rate_min), ("reject_rate_max", reject_rate_max)):
+        # A reject rate is a probability: the schema's definition says what that is.
+        issues = validate_value(POLICY_SCHEMA, "/definitions/probability", rate)
+        if issues:
+            raise ValueError(f"{name} {issues[0].message_with_hint}")
+    if reject_rate_min > reject_rate_max:
         raise ValueError(
-            f"reject-rate bounds [{reject_rate_min}, {reject_rate_max}] must satisfy "
-            "0 <= min <= max <= 1"
+            f"reject-rate bounds [{reject_rate_min}, {reject_rate_max}]: min is above max"
         )
     if min_user_samples < 1:
         raise ValueError(f"min_user_samples must be at least 1, not {min_user_samples}")
