@@ -28,7 +28,7 @@ from taskclf.cli.common import (
     default_stdin,
     home_relative,
 )
-from taskclf.cli.outcomes import disk_check_refusal, read_home_document, schema_refusal
+from taskclf.cli.outcomes import disk_check_refusal, schema_refusal
 from taskclf.cli.render import failure_lines, field_changes
 
 if TYPE_CHECKING:
@@ -38,9 +38,6 @@ __all__ = ["DEFAULT_EDITOR", "register"]
 
 DEFAULT_EDITOR = "vi"
 """Editor used when neither $VISUAL nor $EDITOR is set."""
-
-EDIT_SOURCE = "edit"
-"""``source`` recorded in a policy seeded by this command."""
 
 _DESCRIPTION = f"""\
 Open models/inference_policy.json in your editor ($VISUAL, else $EDITOR, else
@@ -279,71 +276,32 @@ def _check_copy(
 def _seed_policy(ctx: Context, model_dir_arg: str | None) -> str:
     """Write a validated policy for the bundle inference would use; return where it came from."""
     from taskclf.core.inference_policy import (
-        DEFAULT_REJECT_THRESHOLD,
+        PolicyDiskCheckError,
         PolicySchemaError,
-        build_inference_policy,
-        check_policy_artifacts,
         save_inference_policy,
     )
-    from taskclf.core.schemas import CALIBRATOR_STORE_SCHEMA
-    from taskclf.infer.resolve import ModelResolutionError, resolve_inference_config
-    from taskclf.model_registry import find_bound_calibrator_store
+    from taskclf.infer.resolve import ModelResolutionError
+    from taskclf.infer.seed import seed_inference_policy
 
     override = home_relative(ctx, model_dir_arg, "--model-dir")[1] if model_dir_arg else None
     try:
-        config = resolve_inference_config(ctx.models_dir, model_dir_override=override)
+        seeded = seed_inference_policy(ctx.models_dir, model_dir_override=override)
     except ModelResolutionError as exc:
         raise CommandError(
             f"there is no policy at {ctx.display(ctx.policy_file)} and no model bundle to seed "
             f"one from, so nothing was written.\n{exc.message}",
             details={"resolution": exc.to_dict()},
         ) from exc
-
-    metadata = config.metadata
-    threshold = metadata.get("reject_threshold", DEFAULT_REJECT_THRESHOLD)
-    store_dir = find_bound_calibrator_store(ctx.home, config.bundle_id, config.schema_hash)
-    method = None
-    if store_dir is not None:
-        try:
-            method = read_home_document(
-                ctx, ctx.home / store_dir / "store.json", CALIBRATOR_STORE_SCHEMA
-            ).get("method")
-        except CommandError:
-            method = None  # the disk checks below report (and drop) such a store
-
-    def build(store: str | None, calibration: str | None) -> InferencePolicy:
-        return build_inference_policy(
-            model_dir=config.model_dir,
-            model_schema_hash=config.schema_hash,
-            model_label_set=list(config.label_set),
-            reject_threshold=threshold,
-            calibrator_store_dir=store,
-            calibration_method=calibration,
-            source=EDIT_SOURCE,
-        )
-
-    dropped = None
-    try:
-        policy = build(store_dir, method)
-        failures = check_policy_artifacts(policy, ctx.models_dir)
-    except PolicySchemaError as exc:  # e.g. a store folder name a policy cannot hold
-        policy, failures = None, ()
-        dropped = f"{store_dir} cannot be named in a policy: {exc.issues[0]}"
-    else:
-        if failures and store_dir is not None:
-            dropped = f"{store_dir} failed the disk checks: {failures[0].message}"
-    if dropped is not None or policy is None:
-        try:
-            policy = build(None, None)  # the store does not fit after all: seed without it
-        except PolicySchemaError as exc:
-            raise schema_refusal(
-                f"cannot seed a policy from {config.model_dir}; nothing was written", exc
-            ) from exc
-        failures = check_policy_artifacts(policy, ctx.models_dir)
-    if failures:
+    except PolicySchemaError as exc:
+        raise schema_refusal(
+            "cannot seed a policy from the resolved bundle; nothing was written", exc
+        ) from exc
+    except PolicyDiskCheckError as exc:
         raise disk_check_refusal(
-            f"cannot seed a valid policy from {config.model_dir}; nothing was written", failures
-        )
+            "cannot seed a valid policy from the resolved bundle; nothing was written",
+            exc.failures,
+        ) from exc
+    policy, config = seeded.policy, seeded.config
     save_inference_policy(policy, ctx.models_dir)
     via = "--model-dir" if override else f"{config.step} resolution"
     calibrator = policy.calibrator_store_dir or "no calibrator store"
@@ -351,7 +309,7 @@ def _seed_policy(ctx: Context, model_dir_arg: str | None) -> str:
         f"Seeded {ctx.display(ctx.policy_file)} from {config.model_dir} ({via}; "
         f"{calibrator}; reject_threshold {policy.reject_threshold:g})."
     )
-    if dropped is not None:
-        message += f"\nThe calibrator store bound to it was left out: {dropped}."
+    if seeded.dropped_store is not None:
+        message += f"\nThe calibrator store bound to it was left out: {seeded.dropped_store}."
     print(message, file=ctx.stderr if ctx.json else ctx.stdout, flush=True)
     return config.model_dir

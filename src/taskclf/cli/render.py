@@ -27,7 +27,8 @@ def policy_summary(policy: InferencePolicy) -> list[str]:
     if policy.calibrator_store_dir is None:
         calibrator = IDENTITY
     else:
-        calibrator = f"{policy.calibrator_store_dir} ({policy.calibration_method or 'no method'})"
+        method = policy.calibration_method or "method not named"
+        calibrator = f"{policy.calibrator_store_dir} ({method})"
     rows = [
         ("policy_version", policy.policy_version),
         ("model_dir", policy.model_dir),

@@ -19,9 +19,9 @@ The compiled check is a filter, not the authority: a document it rejects is
 passed to :func:`~taskclf.core.schemas.validate_document` for the issues to
 show, and the tests compare the two on generated documents.
 
-The validator and the registry are taken from :mod:`taskclf.core.schemas`,
-where they are private (``_validator``, ``_registry``); a public accessor
-there would remove that coupling.
+The type checker and the registry are those of :mod:`taskclf.core.schemas`
+(:func:`~taskclf.core.schemas.validator_for`,
+:func:`~taskclf.core.schemas.schema_registry`), so both validate alike.
 """
 
 from __future__ import annotations
