@@ -138,7 +138,7 @@ class TestCreateWrites:
         document = _written(home)
         assert document["calibrator_store_dir"] == "artifacts/store_b"
         assert document["calibration_method"] == method
-        shown = f"artifacts/store_b ({method or 'no method'})"
+        shown = f"artifacts/store_b ({method or 'method not named'})"
         assert f"  calibrator         {shown}\n" in result.stdout
 
     def test_without_a_store_calibration_is_identity(self, home: Path) -> None:
