@@ -31,6 +31,7 @@ __all__ = [
     "EXIT_USAGE",
     "CommandError",
     "Context",
+    "add_command",
     "add_location_options",
     "add_output_options",
     "home_relative",
@@ -174,6 +175,27 @@ def home_relative(ctx: Context, argument: str, flag: str) -> tuple[Path, str]:
             details={"flag": flag, "path": str(resolved), "home": str(root)},
         )
     return resolved, resolved.relative_to(root).as_posix()
+
+
+def add_command(
+    commands: Any,
+    name: str,
+    shared: argparse.ArgumentParser,
+    *,
+    help: str,
+    description: str,
+    examples: str = "",
+) -> argparse.ArgumentParser:
+    """Add subcommand ``name``: shared options, description kept as written, exit codes last."""
+    parser: argparse.ArgumentParser = commands.add_parser(
+        name,
+        parents=[shared],
+        help=help,
+        description=description,
+        epilog=examples + EXIT_CODES_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    return parser
 
 
 def add_location_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:

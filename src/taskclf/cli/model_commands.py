@@ -11,6 +11,7 @@ from taskclf.cli.common import (
     EXIT_OK,
     CommandError,
     Context,
+    add_command,
     add_location_options,
     add_output_options,
     home_relative,
@@ -35,15 +36,14 @@ def register(groups: Any) -> None:
     shared = argparse.ArgumentParser(add_help=False)
     add_location_options(shared, suppress=True)
 
-    listing = commands.add_parser(
+    listing = add_command(
+        commands,
         "list",
-        parents=[shared],
+        shared,
         help="rank the bundles as best-model selection does, with reasons for exclusions",
         description="List the model bundles ranked as best-model selection ranks them "
         "(macro_f1, then weighted_f1, then newest created_at), and every excluded bundle "
         "with the reason.",
-        epilog=EXIT_CODES_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     listing.add_argument("--schema-hash", metavar="HASH", help="required feature-schema hash")
     listing.add_argument(
@@ -52,15 +52,14 @@ def register(groups: Any) -> None:
     add_output_options(listing)
     listing.set_defaults(handler=run_list, command_name="model list")
 
-    set_active = commands.add_parser(
+    set_active = add_command(
+        commands,
         "set-active",
-        parents=[shared],
+        shared,
         help="point the legacy models/active.json at a bundle",
         description="Point models/active.json (the deprecated legacy pointer) at a bundle and "
         "append the change to models/active_history.jsonl. An inference policy, when present "
         "and valid, still takes precedence.",
-        epilog=EXIT_CODES_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     set_active.add_argument(
         "--model-dir", required=True, metavar="PATH", help="bundle folder, e.g. models/run_002"

@@ -6,9 +6,9 @@ import argparse
 from typing import Any
 
 from taskclf.cli.common import (
-    EXIT_CODES_EPILOG,
     EXIT_OK,
     Context,
+    add_command,
     add_output_options,
     home_relative,
     parse_source,
@@ -49,13 +49,13 @@ examples:
 
 def register(commands: Any, shared: argparse.ArgumentParser) -> None:
     """Add the ``create`` subcommand to ``commands``."""
-    parser = commands.add_parser(
+    parser = add_command(
+        commands,
         "create",
-        parents=[shared],
+        shared,
         help="build a validated policy from a model bundle and write it",
         description=_DESCRIPTION,
-        epilog=_EXAMPLES + EXIT_CODES_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        examples=_EXAMPLES,
     )
     parser.add_argument(
         "--model-dir",

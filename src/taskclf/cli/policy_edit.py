@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from taskclf.cli.common import (
-    EXIT_CODES_EPILOG,
     EXIT_INVALID,
     EXIT_OK,
     EXIT_USAGE,
     CommandError,
     Context,
+    add_command,
     add_output_options,
     default_stdin,
     home_relative,
@@ -56,13 +56,12 @@ calibrator store under artifacts/ that is bound to that bundle or its schema."""
 
 def register(commands: Any, shared: argparse.ArgumentParser) -> None:
     """Add the ``edit`` subcommand to ``commands``."""
-    parser = commands.add_parser(
+    parser = add_command(
+        commands,
         "edit",
-        parents=[shared],
+        shared,
         help="edit the policy in your editor, validated before it is saved",
         description=_DESCRIPTION,
-        epilog=EXIT_CODES_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--model-dir",

@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from taskclf.cli.common import (
-    EXIT_CODES_EPILOG,
     EXIT_INVALID,
     EXIT_OK,
     EXIT_USAGE,
     CommandError,
     Context,
+    add_command,
     add_output_options,
     default_stdin,
     stream_is_interactive,
@@ -33,45 +33,43 @@ DEFAULT_TEMPLATE_PATH = Path("configs") / "inference_policy.template.json"
 
 def register(commands: Any, shared: argparse.ArgumentParser) -> None:
     """Add the ``remove``, ``init``, ``template`` and ``schema`` subcommands."""
-    remove = commands.add_parser(
+    remove = add_command(
+        commands,
         "remove",
-        parents=[shared],
+        shared,
         help="delete the current policy (inference then falls back)",
         description="Delete models/inference_policy.json and say what inference falls "
         "back to. Asks for confirmation on a terminal; pass --yes in scripts.",
-        epilog=EXIT_CODES_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     remove.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     add_output_options(remove)
     remove.set_defaults(handler=run_remove, command_name="policy remove")
 
-    init = commands.add_parser(
+    init = add_command(
+        commands,
         "init",
-        parents=[shared],
+        shared,
         help="write a starter policy with placeholders to edit by hand",
         description="Write a starter models/inference_policy.json with placeholder values "
         "(models/<run_id>, <schema_hash>, ...) and a _help note, for editing by hand. "
         "Prefer `taskclf policy create`, which fills the values from the model bundle.",
-        epilog=EXIT_CODES_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     init.add_argument("--force", action="store_true", help="overwrite an existing policy")
     add_output_options(init)
     # init may start a new TASKCLF_HOME: it creates the folders it writes into.
     init.set_defaults(handler=run_init, command_name="policy init", needs_home=False)
 
-    template = commands.add_parser(
+    template = add_command(
+        commands,
         "template",
-        parents=[shared],
+        shared,
         help="print the canonical template, or check a checked-in copy for drift",
         description="Print the canonical policy template, generated from the schema. "
         f"With --check, compare {DEFAULT_TEMPLATE_PATH} (or --output FILE) with it and "
         "exit 1 with a diff when they differ (a CI drift check). With --output alone, "
         "write the template to FILE.",
-        epilog=f"regenerate the checked-in copy:\n  taskclf policy template --output "
-        f"{DEFAULT_TEMPLATE_PATH}\n\n{EXIT_CODES_EPILOG}",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        examples=f"regenerate the checked-in copy:\n  taskclf policy template --output "
+        f"{DEFAULT_TEMPLATE_PATH}\n\n",
     )
     template.add_argument("--check", action="store_true", help="compare instead of printing")
     template.add_argument(
@@ -80,14 +78,13 @@ def register(commands: Any, shared: argparse.ArgumentParser) -> None:
     add_output_options(template)
     template.set_defaults(handler=run_template, command_name="policy template", needs_home=False)
 
-    schema = commands.add_parser(
+    schema = add_command(
+        commands,
         "schema",
-        parents=[shared],
+        shared,
         help="print the policy JSON Schema (to point an editor at)",
         description="Print the JSON Schema of inference_policy.json (draft-07), the one "
         "taskclf validates with, so an editor can validate and complete policy files.",
-        epilog=EXIT_CODES_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     schema.add_argument("--output", metavar="FILE", type=Path, help="write it to FILE instead")
     schema.set_defaults(handler=run_schema, command_name="policy schema", needs_home=False)

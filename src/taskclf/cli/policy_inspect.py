@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from taskclf.cli.common import (
-    EXIT_CODES_EPILOG,
     EXIT_INVALID,
     EXIT_OK,
     Context,
+    add_command,
     add_output_options,
 )
 from taskclf.cli.fallback import describe_fallback
@@ -37,25 +37,24 @@ Works as a CI step and as a pre-commit hook (see .pre-commit-hooks.yaml)."""
 
 def register(commands: Any, shared: argparse.ArgumentParser) -> None:
     """Add the ``show`` and ``validate`` subcommands to ``commands``."""
-    show = commands.add_parser(
+    show = add_command(
+        commands,
         "show",
-        parents=[shared],
+        shared,
         help="show the current policy and what inference will use",
         description=_SHOW_DESCRIPTION,
-        epilog=EXIT_CODES_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_output_options(show)
     show.set_defaults(handler=run_show, command_name="policy show")
 
-    validate = commands.add_parser(
+    validate = add_command(
+        commands,
         "validate",
-        parents=[shared],
+        shared,
         help="check policy files against the schema and the files on disk",
         description=_VALIDATE_DESCRIPTION,
-        epilog="examples:\n  taskclf policy validate\n"
-        "  taskclf policy validate --no-disk-checks configs/*.json\n\n" + EXIT_CODES_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        examples="examples:\n  taskclf policy validate\n"
+        "  taskclf policy validate --no-disk-checks configs/*.json\n\n",
     )
     validate.add_argument(
         "files",

@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from taskclf.cli.common import (
-    EXIT_CODES_EPILOG,
     EXIT_INVALID,
     EXIT_OK,
     CommandError,
     Context,
+    add_command,
     add_output_options,
     parse_threshold,
 )
@@ -32,13 +32,12 @@ Print the model bundle, calibrator, reject threshold and the step that won;
 
 def register(commands: Any, shared: argparse.ArgumentParser) -> None:
     """Add the ``resolve`` subcommand to ``commands``."""
-    parser = commands.add_parser(
+    parser = add_command(
+        commands,
         "resolve",
-        parents=[shared],
+        shared,
         help="show what inference would use (model, calibrator, threshold) and why",
         description=_DESCRIPTION,
-        epilog=EXIT_CODES_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--model-dir", metavar="PATH", help="bundle override (step 1)")
     parser.add_argument(

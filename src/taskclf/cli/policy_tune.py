@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from taskclf.cli.common import (
-    EXIT_CODES_EPILOG,
     EXIT_OK,
     CommandError,
     Context,
+    add_command,
     add_output_options,
     home_relative,
     parse_probability,
@@ -67,13 +67,13 @@ def register(commands: Any, shared: argparse.ArgumentParser) -> None:
         DEFAULT_THRESHOLD_SPEC,
     )
 
-    parser = commands.add_parser(
+    parser = add_command(
+        commands,
         "tune-reject",
-        parents=[shared],
+        shared,
         help="tune the reject threshold on held-out scores (and write it as a policy)",
         description=_DESCRIPTION,
-        epilog=_EXAMPLES + EXIT_CODES_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        examples=_EXAMPLES,
     )
     parser.add_argument(
         "--scores",
