@@ -584,9 +584,7 @@ class ActivePointer:
     def __post_init__(self) -> None:
         issues = validate_document(ACTIVE_POINTER_SCHEMA, self.to_dict())
         if issues:
-            raise ActivePointerError(
-                None, "is invalid: " + "; ".join(str(issue) for issue in issues), issues
-            )
+            raise _invalid_pointer(None, issues)
         object.__setattr__(self, "extra", _freeze(dict(self.extra)))
 
     @classmethod
@@ -596,11 +594,11 @@ class ActivePointer:
         Raises:
             ActivePointerError: ``document`` breaks the schema.
         """
+        # Checked before construction so that a missing key is a schema issue,
+        # not a TypeError from the constructor.
         issues = validate_document(ACTIVE_POINTER_SCHEMA, document)
         if issues:
-            raise ActivePointerError(
-                None, "is invalid: " + "; ".join(str(issue) for issue in issues), issues
-            )
+            raise _invalid_pointer(None, issues)
         known = {key: document[key] for key in _POINTER_FIELDS if key in document}
         extra = {key: value for key, value in document.items() if key not in _POINTER_FIELDS}
         return cls(**known, extra=extra)
@@ -638,12 +636,16 @@ def read_active_pointer(path: Path) -> ActivePointer:
         document = parse_json_bytes(data, source=path)
     except JSONFileError as exc:
         raise ActivePointerError(path, exc.reason) from exc
-    issues = validate_document(ACTIVE_POINTER_SCHEMA, document)
-    if issues:
-        raise ActivePointerError(
-            path, "is invalid: " + "; ".join(str(issue) for issue in issues), issues
-        )
-    return ActivePointer.from_dict(document)
+    try:
+        return ActivePointer.from_dict(document)
+    except ActivePointerError as exc:
+        raise _invalid_pointer(path, exc.issues) from exc
+
+
+def _invalid_pointer(path: Path | None, issues: Sequence[SchemaIssue]) -> ActivePointerError:
+    return ActivePointerError(
+        path, "is invalid: " + "; ".join(str(issue) for issue in issues), issues
+    )
 
 
 def read_active(models_dir: Path) -> ActivePointer | None:

@@ -32,6 +32,7 @@ __all__ = [
     "CommandError",
     "Context",
     "add_command",
+    "add_group",
     "add_location_options",
     "add_output_options",
     "home_relative",
@@ -175,6 +176,29 @@ def home_relative(ctx: Context, argument: str, flag: str) -> tuple[Path, str]:
             details={"flag": flag, "path": str(resolved), "home": str(root)},
         )
     return resolved, resolved.relative_to(root).as_posix()
+
+
+def add_group(
+    groups: Any, name: str, *, help: str, description: str
+) -> tuple[Any, argparse.ArgumentParser]:
+    """Add command group ``name`` (``policy``, ``model``).
+
+    Returns the group's subcommand collection and the parent parser that gives
+    each subcommand the location options (accepted before or after it).
+    """
+    group = groups.add_parser(
+        name,
+        help=help,
+        description=description,
+        epilog=EXIT_CODES_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_location_options(group, suppress=True)
+    commands = group.add_subparsers(title="subcommands", metavar="SUBCOMMAND", dest="command")
+    commands.required = True
+    shared = argparse.ArgumentParser(add_help=False)
+    add_location_options(shared, suppress=True)
+    return commands, shared
 
 
 def add_command(

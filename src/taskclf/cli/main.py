@@ -29,6 +29,7 @@ from taskclf.cli.common import (
     EXIT_INVALID,
     EXIT_USAGE,
     Context,
+    add_group,
     add_location_options,
     report_error,
     run_command,
@@ -63,18 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_location_options(parser, suppress=False)
     groups = parser.add_subparsers(title="commands", metavar="COMMAND", dest="group")
     groups.required = True
-    policy = groups.add_parser(
+    commands, shared = add_group(
+        groups,
         "policy",
         help="create, show, validate, edit, resolve or remove the inference policy",
         description=_POLICY_DESCRIPTION,
-        epilog=EXIT_CODES_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    add_location_options(policy, suppress=True)
-    commands = policy.add_subparsers(title="subcommands", metavar="SUBCOMMAND", dest="command")
-    commands.required = True
-    shared = argparse.ArgumentParser(add_help=False)
-    add_location_options(shared, suppress=True)
     policy_create.register(commands, shared)
     policy_inspect.register(commands, shared)
     policy_edit.register(commands, shared)

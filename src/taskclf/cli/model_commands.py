@@ -6,13 +6,12 @@ import argparse
 from typing import Any
 
 from taskclf.cli.common import (
-    EXIT_CODES_EPILOG,
     EXIT_INVALID,
     EXIT_OK,
     CommandError,
     Context,
     add_command,
-    add_location_options,
+    add_group,
     add_output_options,
     home_relative,
 )
@@ -22,19 +21,13 @@ __all__ = ["register"]
 
 def register(groups: Any) -> None:
     """Add the ``model`` command group with ``list`` and ``set-active``."""
-    model = groups.add_parser(
+    commands, shared = add_group(
+        groups,
         "model",
         help="list model bundles, set the legacy active pointer",
         description="Work with the model bundles in models/ (one folder per bundle, holding "
         "metadata.json and metrics.json).",
-        epilog=EXIT_CODES_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    add_location_options(model, suppress=True)
-    commands = model.add_subparsers(title="subcommands", metavar="SUBCOMMAND", dest="command")
-    commands.required = True
-    shared = argparse.ArgumentParser(add_help=False)
-    add_location_options(shared, suppress=True)
 
     listing = add_command(
         commands,
