@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sysconfig
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,22 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_HOME = REPO_ROOT / "examples" / "home"
 EXAMPLE_SCHEMA_HASH = "f3a9c2d1e8b7"
 EXAMPLE_LABELS = ["browse", "code", "meeting", "write"]
+
+
+def console_script(name: str = "taskclf") -> Path:
+    """The console script ``name`` installed beside the interpreter running the tests.
+
+    Tests never look a command up on PATH: CI runs with nothing on PATH but the system's, and a
+    ``taskclf`` found there could be another installation. ``sysconfig``'s ``scripts`` path is the
+    scripts folder of ``sys.executable``'s own environment (the venv's ``bin/``).
+    """
+    script = Path(sysconfig.get_path("scripts")) / name
+    if not script.is_file():
+        pytest.fail(
+            f"the {name} console script is not installed beside this interpreter ({script}); "
+            'install the package first: python -m pip install -e ".[test]"'
+        )
+    return script
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +15,7 @@ import taskclf
 from taskclf.cli.main import build_parser
 from test_cli_support import POLICY_NAME, Result, cli_env, run_cli
 
-from conftest import write_json
+from conftest import console_script, write_json
 
 # The subcommands this suite covers in detail (test_cli_create/inspect/files/cases).
 POLICY_SUBCOMMANDS = ("create", "show", "validate", "remove", "init", "template", "schema")
@@ -44,10 +43,8 @@ def _help_cases() -> list[Any]:
 
 def _run_script(*args: str, cwd: Path) -> Result:
     """Run the installed ``taskclf`` console script (not ``python -m``)."""
-    script = shutil.which("taskclf")
-    assert script is not None, "the taskclf console script is not on PATH"
     completed = subprocess.run(
-        [script, *args],
+        [str(console_script()), *args],
         cwd=cwd,
         env=cli_env(),
         stdin=subprocess.DEVNULL,
