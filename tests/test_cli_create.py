@@ -141,14 +141,46 @@ class TestCreateWrites:
         shown = f"artifacts/store_b ({method or 'method not named'})"
         assert f"  calibrator         {shown}\n" in result.stdout
 
-    def test_without_a_store_calibration_is_identity(self, home: Path) -> None:
-        result = run_cli("policy", "create", *RUN_001, cwd=home)
+    def test_no_calibrator_means_identity(self, home: Path) -> None:
+        result = run_cli("policy", "create", *RUN_001, "--no-calibrator", cwd=home)
 
         assert result.code == 0, result.stderr
         document = _written(home)
         assert document["calibrator_store_dir"] is None
         assert document["calibration_method"] is None
         assert "  calibrator         none (identity)\n" in result.stdout
+        assert "  (calibrator: none, as --no-calibrator asks)\n" in result.stdout
+
+    def test_the_store_bound_to_the_bundle_is_attached(self, home: Path) -> None:
+        # The example store names run_001: create binds it as tune-reject and edit do.
+        result = run_cli("policy", "create", *RUN_001, cwd=home)
+
+        assert result.code == 0, result.stderr
+        document = _written(home)
+        assert document["calibrator_store_dir"] == "artifacts/calibrator_store"
+        assert document["calibration_method"] == "temperature"
+        assert (
+            "  (calibrator: bound to the bundle under artifacts/ (pass --no-calibrator for none))"
+            in result.stdout
+        )
+
+    def test_no_bound_store_means_identity(self, home: Path) -> None:
+        result = run_cli("policy", "create", "--model-dir", "models/run_002", cwd=home)
+
+        assert result.code == 0, result.stderr
+        assert _written(home)["calibrator_store_dir"] is None
+        assert (
+            "  (calibrator: none (no calibrator store under artifacts/ is bound to this bundle))"
+            in result.stdout
+        )
+
+    def test_calibrator_flags_exclude_each_other(self, home: Path) -> None:
+        result = run_cli(
+            "policy", "create", *RUN_001, "--no-calibrator",
+            "--calibrator-store", "artifacts/calibrator_store", cwd=home,
+        )  # fmt: skip
+        assert result.code == 2
+        assert "not allowed with argument" in result.stderr
 
     def test_source_is_recorded(self, home: Path) -> None:
         result = run_cli("policy", "create", *RUN_001, "--source", "tune-reject", cwd=home)
@@ -326,10 +358,11 @@ class TestDryRun:
 
         assert result.code == 0
         report = result.json()
+        # previous_policy is null when there was none (a JSON null, not the string "none").
         assert (report["written"], report["dry_run"], report["previous_policy"]) == (
             False,
             True,
-            "none",
+            None,
         )
         assert not (home / "models" / POLICY_NAME).exists()
 
@@ -425,12 +458,12 @@ REFUSALS: list[tuple[str, Setup, str]] = [
     ("missing-bundle", _missing_bundle, "--model-dir models/run_999: <HOME>/models/run_999 does"),
     ("bundle-is-a-file", _bundle_is_a_file, "metrics.json is a file; expected a folder"),
     ("bundle-without-metadata", _bundle_without_metadata, "run_003/metadata.json does not exist"),
-    ("metadata-not-json", _metadata_not_json, "run_002/metadata.json: is not valid JSON"),
+    ("metadata-not-json", _metadata_not_json, "run_002/metadata.json is not valid JSON"),
     ("metadata-breaks-schema", _metadata_breaks_schema, '/schema_hash: "" should be non-empty'),
     ("metadata-threshold", _metadata_threshold_out_of_range, "/reject_threshold: 1.5 is greater"),
     ("store-missing", _store_missing, "artifacts/no_such_store does not exist"),
     ("store-without-manifest", _store_without_manifest, "empty_store/store.json does not exist"),
-    ("store-not-json", _store_not_json, "store.json: is not UTF-8 text"),
+    ("store-not-json", _store_not_json, "store.json is not UTF-8 text"),
     ("store-breaks-schema", _store_breaks_schema, '/method: "platt" is not one of'),
     ("store-other-bundle", _store_bound_to_other_bundle, "[store_bundle_matches]"),
     ("store-other-schema", _store_bound_to_other_schema, "[store_schema_hash_matches]"),
@@ -501,7 +534,7 @@ class TestUnwritableModelsFolder:
         assert result.code == 1
         assert result.stdout == ""
         assert result.stderr.startswith("taskclf: error: ")
-        assert str(blocked_home / "models") in result.stderr
+        assert "taskclf: error: models: " in result.stderr  # relative to the current folder
         assert "Traceback" not in result.stderr
         assert tree_bytes(blocked_home) == before
 
@@ -529,7 +562,7 @@ class TestUnwritableModelsFolder:
         result = run_cli("policy", "create", *RUN_001, cwd=home)
 
         assert ".tmp" not in result.stderr
-        assert f"{home / 'models' / POLICY_NAME}" in result.stderr
+        assert f"taskclf: error: models/{POLICY_NAME}: is not a regular file" in result.stderr
 
 
 def test_policy_file_gets_the_usual_permissions(tmp_path: Path, home: Path) -> None:

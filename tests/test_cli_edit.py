@@ -247,8 +247,8 @@ class TestSaved:
 
         assert checked.code == 1
         assert (
-            f"models/inference_policy.json::/calibrator_store_dir: [store_bundle_matches] {home}"
-            in checked.stdout
+            "models/inference_policy.json::/calibrator_store_dir: [store_bundle_matches] "
+            "Calibrator store was fitted for another model bundle" in checked.stdout
         )
         assert unchecked.code == 0, unchecked.stderr
         assert unchecked.stdout.splitlines() == [
@@ -407,14 +407,15 @@ class TestInvalidEdits:
             pytest.param(
                 {"update": {"model_dir": "models/run_009"}},
                 [
-                    "models/inference_policy.json::/model_dir: [model_dir_exists] model_dir "
-                    "models/run_009: "
-                    "expected a model bundle folder at {home}/models/run_009, found nothing; "
-                    "point model_dir at an existing bundle (models/<run_id>)",
+                    "models/inference_policy.json::/model_dir: [model_dir_exists] Model "
+                    "directory does not exist: models/run_009 (expected a model bundle folder "
+                    "at {home}/models/run_009, found nothing); point model_dir at an existing "
+                    "bundle (models/<run_id>)",
                     "models/inference_policy.json::/calibrator_store_dir: [store_bundle_matches] "
-                    "{home}/artifacts/calibrator_store/store.json was fitted for model bundle "
-                    "'run_001', but the policy's model_dir is models/run_009; use the "
-                    "calibrator store fitted for this model",
+                    'Calibrator store was fitted for another model bundle: store has "run_001", '
+                    "policy's model_dir is models/run_009 "
+                    "({home}/artifacts/calibrator_store/store.json); use the calibrator store "
+                    "fitted for this model",
                 ],
                 id="disk",
             ),

@@ -202,7 +202,9 @@ class TestInit:
         assert run_cli("policy", "validate", "--no-disk-checks", cwd=home).code == 0
         checked = run_cli("policy", "validate", cwd=home)
         assert checked.code == 1
-        assert "[model_dir_exists] model_dir models/<run_id>" in checked.stdout
+        assert (
+            "[model_dir_exists] Model directory does not exist: models/<run_id>" in checked.stdout
+        )
 
     def test_refuses_to_overwrite(self, home: Path, policy: Path, snapshot: Any) -> None:
         before = policy.read_bytes()

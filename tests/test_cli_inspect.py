@@ -391,7 +391,10 @@ class TestValidate:
         schema_only = run_cli("policy", "validate", "--no-disk-checks", cwd=home)
 
         assert with_checks.code == 1
-        assert "[model_dir_exists] model_dir models/run_404: " in with_checks.stdout
+        assert (
+            "[model_dir_exists] Model directory does not exist: models/run_404 "
+            in with_checks.stdout
+        )
         assert schema_only.code == 0
         assert schema_only.stdout.splitlines() == [
             "models/inference_policy.json: ok (schema)",

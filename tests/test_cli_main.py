@@ -184,7 +184,7 @@ class TestDebug:
         assert (plain.code, debug.code) == (1, 1)
         assert "Traceback" not in plain.stderr
         assert debug.stderr.startswith("Traceback (most recent call last):\n")
-        assert "IsADirectoryError" in debug.stderr
+        assert "UnsafeTargetError" in debug.stderr
 
 
 # Ways to point taskclf at the example home: (current folder, arguments, environment).

@@ -381,8 +381,8 @@ class TestSetActiveRefuses:
             ),
             pytest.param(
                 _bad_metadata,
-                "models/bad is not a usable model bundle: models/bad/metadata.json is invalid: "
-                "/label_set: [] should be non-empty",
+                "models/bad is not a usable model bundle: models/bad/metadata.json is invalid "
+                "against model_metadata.v1.json: /label_set: [] should be non-empty",
                 id="invalid-metadata",
             ),
             pytest.param(

@@ -357,9 +357,10 @@ BROKEN_POLICIES = [
     pytest.param(
         _hash_mismatch,
         "disk-check",
-        "policy: model_schema_hash 'deadbeef' does not match schema_hash 'f3a9c2d1e8b7' in "
-        "{home}/models/run_001/metadata.json; recreate the policy with "
-        "`taskclf policy create --model-dir models/run_001`",
+        'policy: Schema hash mismatch: policy has "deadbeef", bundle has "f3a9c2d1e8b7" '
+        "(schema_hash in {home}/models/run_001/metadata.json); recreate the policy with "
+        "`taskclf policy create --model-dir models/run_001 --no-calibrator "
+        "--reject-threshold 0.62`",
         id="hash-mismatch",
     ),
     pytest.param(
@@ -459,9 +460,9 @@ class TestPolicyFallbacks:
         assert result.code == 0
         assert _rows(result) == BEST_MODEL_ROWS
         assert _trail(result)[1] == (
-            f"policy: {home / STORE / 'store.json'} was fitted for model bundle 'run_001', "
-            "but the policy's model_dir is models/run_002; use the calibrator store fitted "
-            "for this model"
+            'policy: Calibrator store was fitted for another model bundle: store has "run_001", '
+            f"policy's model_dir is models/run_002 ({home / STORE / 'store.json'}); use the "
+            "calibrator store fitted for this model"
         )
 
 
@@ -612,8 +613,9 @@ class TestBestModelStep:
         assert _rows(result)["model_dir"] == "models/good"
         excluded = {e["bundle_id"]: e["reason"] for e in resolved["selection"]["excluded"]}
         assert excluded == {
-            "bad_metrics": "models/bad_metrics/metrics.json is invalid: /macro_f1: 1.5 is "
-            "greater than the maximum of 1 (expected a probability between 0 and 1)",
+            "bad_metrics": "models/bad_metrics/metrics.json is invalid against "
+            "model_metrics.v1.json: /macro_f1: 1.5 is greater than the maximum of 1 (expected "
+            "a probability between 0 and 1)",
             "empty": "models/empty/metadata.json does not exist",
             "no_metrics": "models/no_metrics/metrics.json does not exist",
             "not_json": "models/not_json/metadata.json is not valid JSON: Expecting property "

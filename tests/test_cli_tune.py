@@ -857,7 +857,7 @@ class TestCalibratorStore:
             "taskclf: error: the model bundle and calibrator store do not fit together; "
             "nothing was read or written:\n  [store_bundle_matches] "
         )
-        assert "fitted for model bundle 'run_001'" in result.stderr
+        assert 'fitted for another model bundle: store has "run_001"' in result.stderr
         assert tree_bytes(home) == before
         assert result.seen(home) == snapshot
 

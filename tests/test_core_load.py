@@ -86,8 +86,8 @@ BAD_CONTENTS: list[tuple[str, bytes, tuple[str, ...]]] = [
     ),
     ("non-utf8", _valid_text().replace("code", "c\xf6de").encode("latin-1"), ("not UTF-8",)),
     ("utf16", _valid_text().encode("utf-16"), ("not UTF-8",)),
-    ("deep-nesting", b"[" * 200_000, ("nested too deeply",)),
-    ("deep-objects", b'{"_a":' * 100_000, ("nested too deeply",)),
+    ("deep-nesting", b"[" * 200_000, ("nested more than 64 levels deep",)),
+    ("deep-objects", b'{"_a":' * 100_000, ("nested more than 64 levels deep",)),
     (
         "typo",
         _valid_text().replace("reject_threshold", "reject_treshold").encode(),

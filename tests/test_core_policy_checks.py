@@ -126,7 +126,7 @@ class TestBundle:
         failure = _single_failure(_policy(policy_document), models_dir)
         assert failure.check == "model_metadata"
         assert _same_path(failure.file, metadata)
-        assert str(metadata) in failure.found
+        assert failure.found.startswith("models/run_001/metadata.json is not valid JSON")
         assert "is not valid JSON" in failure.found
 
     @pytest.mark.parametrize(
@@ -256,20 +256,25 @@ class TestStore:
         assert _same_path(failure.file, home / EXAMPLE_STORE_DIR / "store.json")
         assert (failure.expected, failure.found) == ("run_002", "run_001")
 
-    @pytest.mark.parametrize("policy_method", ["isotonic", None])
     def test_store_method_mismatch(
-        self,
-        home: Path,
-        models_dir: Path,
-        policy_document: dict[str, Any],
-        policy_method: str | None,
+        self, home: Path, models_dir: Path, policy_document: dict[str, Any]
     ) -> None:
         failure = _single_failure(
-            _policy(policy_document, calibration_method=policy_method), models_dir
+            _policy(policy_document, calibration_method="isotonic"), models_dir
         )
         assert failure.check == "calibration_method_matches"
         assert _same_path(failure.file, home / EXAMPLE_STORE_DIR / "store.json")
-        assert (failure.expected, failure.found) == ("temperature", policy_method)
+        assert (failure.expected, failure.found) == ("temperature", "isotonic")
+        assert failure.message.startswith(
+            'Calibration method mismatch: policy has "isotonic", store has "temperature"'
+        )
+
+    def test_null_method_means_the_stores_own(
+        self, models_dir: Path, policy_document: dict[str, Any]
+    ) -> None:
+        # build_inference_policy(calibrator_store_dir=...) in the original writes exactly this.
+        policy = _policy(policy_document, calibration_method=None)
+        assert check_policy_artifacts(policy, models_dir) == ()
 
     def test_every_failure_reported(
         self, home: Path, models_dir: Path, policy_document: dict[str, Any]

@@ -14,7 +14,7 @@ import pytest
 
 from taskclf.core.inference_policy import InferencePolicy, PolicySchemaError
 from taskclf.core.schemas import POLICY_SCHEMA, validate_value
-from test_cli_support import run_cli, tree_bytes
+from test_cli_support import run_cli
 
 from conftest import write_json
 
@@ -109,26 +109,30 @@ def _bundle_named_with_backslash(home: Path) -> None:
 
 
 class TestUnnameableBundle:
-    """A bundle folder whose name a policy cannot hold is refused with a message."""
+    """A bundle folder whose name a policy cannot hold is never chosen; the next best is."""
 
     def test_tune_reject(self, home: Path) -> None:
         _bundle_named_with_backslash(home)
         scores = home / "s.jsonl"
         scores.write_text('{"label": "code", "predicted": "code", "confidence": 0.9}\n')
-        before = tree_bytes(home)
         result = run_cli("policy", "tune-reject", "--scores", "s.jsonl", cwd=home)
-        assert result.code == 1
-        assert "cannot be named in a policy" in result.stderr
+        assert result.code == 0, result.stderr
+        assert "Model bundle: models/run_001 (resolved by best-model)" in result.stdout
+        assert "run\\x" not in result.stdout
         assert "internal error" not in result.stderr
-        assert tree_bytes(home) == before
 
     def test_edit_seed(self, home: Path) -> None:
         _bundle_named_with_backslash(home)
         result = run_cli("policy", "edit", cwd=home, env={"EDITOR": "true"})
-        assert result.code == 1
-        assert "cannot seed a policy from" in result.stderr
+        assert result.code == 0, result.stderr
+        assert "Seeded models/inference_policy.json from models/run_001" in result.stdout
         assert "internal error" not in result.stderr
-        assert not (home / "models" / "inference_policy.json").exists()
+
+    def test_model_list_says_why(self, home: Path) -> None:
+        _bundle_named_with_backslash(home)
+        result = run_cli("model", "list", cwd=home)
+        assert result.code == 0
+        assert "models/run\\x: its folder name cannot be named in a policy" in result.stdout
 
 
 class TestEditReadsSafely:

@@ -79,8 +79,9 @@ class TestScan:
         assert by_id["no_metrics"].reason == "models/no_metrics/metrics.json does not exist"
         assert by_id["no_metrics"].metadata is not None  # what could be read is kept
         assert by_id["bad_metrics"].reason == (
-            "models/bad_metrics/metrics.json is invalid: /macro_f1: 1.5 is greater than the "
-            "maximum of 1 (expected a probability between 0 and 1)"
+            "models/bad_metrics/metrics.json is invalid against model_metrics.v1.json: "
+            "/macro_f1: 1.5 is greater than the maximum of 1 (expected a probability between "
+            "0 and 1)"
         )
         assert by_id["short_metrics"].reason is not None
         assert '/weighted_f1: "weighted_f1" is required but missing' in (

@@ -157,10 +157,17 @@ class TestPolicy:
         assert config.step is ResolutionStep.POLICY and config.calibration_method is None
         write_json(store, {"model_bundle_id": "run_001", "method": "isotonic"})
         write_policy(models_dir, calibration_method=None)
-        # The store says isotonic while the policy says nothing: a disk check fails.
+        # null means "the store's method", as the original taskclf writes it.
+        config = resolve_inference_config(models_dir)
+        assert config.step is ResolutionStep.POLICY and config.calibration_method == "isotonic"
+        write_policy(models_dir, calibration_method="temperature")
+        # A method the store contradicts is a disk-check failure.
         config = resolve_inference_config(models_dir)
         assert config.step is not ResolutionStep.POLICY
-        assert "calibration_method is None; set it to 'isotonic'" in policy_skip(config).reason
+        assert (
+            'Calibration method mismatch: policy has "temperature", store has "isotonic"'
+            in policy_skip(config).reason
+        )
 
 
 class TestPolicyFallback:
@@ -221,7 +228,9 @@ class TestPolicyFallback:
             config = resolve_inference_config(models_dir)
         skipped = policy_skip(config)
         assert skipped.code is TrailCode.DISK_CHECK
-        assert "model_schema_hash '0000' does not match schema_hash" in skipped.reason
+        assert (
+            'Schema hash mismatch: policy has "0000", bundle has "f3a9c2d1e8b7"' in skipped.reason
+        )
         assert config.policy is None
         assert len(warnings_of(caplog)) == 1
 

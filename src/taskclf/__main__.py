@@ -1,5 +1,5 @@
 """``python -m taskclf``: the same as the ``taskclf`` command."""
 
-from taskclf.cli.main import entry_point
+from taskclf.cli.entry import entry_point
 
 entry_point()

@@ -24,6 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from taskclf.cli.entry import OutputUnavailable
+from taskclf.cli.terminal import terminal_text
+
 __all__ = [
     "EXIT_CODES_EPILOG",
     "EXIT_INVALID",
@@ -84,12 +87,14 @@ class Context:
     @classmethod
     def from_args(cls, args: argparse.Namespace, *, stdout: TextIO, stderr: TextIO) -> Context:
         """Resolve ``--home``/``TASKCLF_HOME``/cwd and ``--models-dir`` from parsed arguments."""
-        home_arg = getattr(args, "home", None) or os.environ.get("TASKCLF_HOME") or "."
-        home = Path(os.path.abspath(Path(home_arg).expanduser()))
+        home_flag = getattr(args, "home", None)
+        home_arg = home_flag or os.environ.get("TASKCLF_HOME") or "."
+        home_name = "--home" if home_flag else "TASKCLF_HOME"
+        home = _folder_argument(home_name, home_arg)
         models_arg = getattr(args, "models_dir", None)
         if models_arg:
             # Paths in a policy are relative to the folder above the models folder.
-            models_dir = Path(os.path.abspath(Path(models_arg).expanduser()))
+            models_dir = _folder_argument("--models-dir", models_arg)
             home = models_dir.parent
         else:
             models_dir = home / "models"
@@ -123,9 +128,13 @@ class Context:
             return str(path)
 
     def out(self, text: str = "") -> None:
-        """Print a line of the human report (ignored in JSON mode)."""
+        """Print a line of the human report (ignored in JSON mode), terminal-safe."""
         if not self.json:
-            print(text, file=self.stdout)
+            print(terminal_text(text), file=self.stdout)
+
+    def warn(self, text: str) -> None:
+        """Print ``taskclf: warning: <text>`` on stderr, terminal-safe."""
+        print(terminal_text(f"taskclf: warning: {text}"), file=self.stderr)
 
     def emit_json(self, ok: bool, **fields: Any) -> None:
         """Print the one JSON object of a JSON-mode run (ignored in text mode)."""
@@ -137,6 +146,29 @@ class Context:
                 **fields,  # may replace policy_file (validate names its own files)
             }
             print(json.dumps(document, indent=2, ensure_ascii=False, default=str), file=self.stdout)
+
+
+def _folder_argument(name: str, value: str) -> Path:
+    """``value`` (from ``name``) as an absolute path; ``~`` expanded.
+
+    Raises:
+        CommandError: (usage) ``~user`` names no user, or a part of the path is
+            longer than the system allows.
+    """
+    try:
+        path = Path(value).expanduser()
+    except RuntimeError as exc:
+        raise CommandError(
+            f"{name} {value}: {exc}; give the folder's path", exit_code=EXIT_USAGE
+        ) from exc
+    limit = os.pathconf("/", "PC_NAME_MAX") if hasattr(os, "pathconf") else 255
+    if any(len(os.fsencode(part)) > limit for part in path.parts):
+        raise CommandError(
+            f"{name}: a part of {value[:80]}... is longer than the system allows "
+            f"({limit} bytes per name); give the folder's path",
+            exit_code=EXIT_USAGE,
+        )
+    return Path(os.path.abspath(path))
 
 
 def home_relative(ctx: Context, argument: str, flag: str) -> tuple[Path, str]:
@@ -152,18 +184,28 @@ def home_relative(ctx: Context, argument: str, flag: str) -> tuple[Path, str]:
     """
     if not argument.strip():
         raise CommandError(f"{flag} must not be empty", exit_code=EXIT_USAGE)
-    given = Path(argument).expanduser()
-    candidates = [given] if given.is_absolute() else [Path.cwd() / given, ctx.home / given]
-    chosen = next((c for c in candidates if c.exists()), candidates[0])
-    resolved = chosen.resolve()
-    root = ctx.home.resolve()
-    if not resolved.exists():
+    try:
+        given = Path(argument).expanduser()
+        candidates = [given] if given.is_absolute() else [Path.cwd() / given, ctx.home / given]
+        chosen = next((c for c in candidates if c.exists()), candidates[0])
+        resolved = chosen.resolve()
+        root = ctx.home.resolve()
+        exists, is_dir = resolved.exists(), resolved.is_dir()
+    except RuntimeError as exc:  # "~nosuchuser", or a symlink loop
+        raise CommandError(
+            f"{flag} {argument}: {exc}", exit_code=EXIT_USAGE, details={"flag": flag}
+        ) from exc
+    except OSError as exc:  # a name too long for the system, ...
+        raise CommandError(
+            f"{flag} {argument}: {exc.strerror or exc}", details={"flag": flag}
+        ) from exc
+    if not exists:
         raise CommandError(
             f"{flag} {argument}: {resolved} does not exist; check the path "
             f"(relative paths are taken from the current folder, then from {root})",
             details={"flag": flag, "path": str(resolved)},
         )
-    if not resolved.is_dir():
+    if not is_dir:
         raise CommandError(
             f"{flag} {argument}: {resolved} is a file; expected a folder",
             details={"flag": flag, "path": str(resolved)},
@@ -301,8 +343,8 @@ def run_command(
         return handler(args, ctx)
     except CommandError as exc:
         return report_error(ctx, exc.message, exc.exit_code, exc.details)
-    except BrokenPipeError:
-        raise  # the reader of our output went away: entry_point ends quietly
+    except (BrokenPipeError, OutputUnavailable):
+        raise  # our output cannot be written: entry_point says so, in one line
     except OSError as exc:
         if ctx.debug:
             raise
@@ -315,7 +357,7 @@ def report_error(ctx: Context, message: str, exit_code: int, details: Mapping[st
     if ctx.json:
         ctx.emit_json(False, error={"message": message, "details": dict(details)})
     else:
-        print(f"taskclf: error: {message}", file=ctx.stderr)
+        print(terminal_text(f"taskclf: error: {message}"), file=ctx.stderr)
     return exit_code
 
 

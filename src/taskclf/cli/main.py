@@ -12,6 +12,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TextIO
 
 from taskclf import __version__
@@ -28,16 +29,17 @@ from taskclf.cli.common import (
     EXIT_CODES_EPILOG,
     EXIT_INVALID,
     EXIT_USAGE,
+    CommandError,
     Context,
     add_group,
     add_location_options,
     report_error,
     run_command,
 )
+from taskclf.cli.entry import OutputUnavailable
+from taskclf.cli.terminal import terminal_text
 
 __all__ = ["build_parser", "entry_point", "main", "run"]
-
-_EXIT_INTERRUPTED = 130  # the shell's code for "stopped by Ctrl-C" (128 + SIGINT)
 
 _DESCRIPTION = """\
 taskclf binds a classifier's model bundle, calibrator store and reject threshold
@@ -82,9 +84,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace, *, stdout: TextIO, stderr: TextIO) -> int:
     """Run the command chosen in ``args``; return its exit code."""
-    ctx = Context.from_args(args, stdout=stdout, stderr=stderr)
+    try:
+        ctx = Context.from_args(args, stdout=stdout, stderr=stderr)
+    except CommandError as exc:
+        print(terminal_text(f"taskclf: error: {exc.message}"), file=stderr)
+        return exc.exit_code
     _configure_logging(ctx.debug)
-    if getattr(args, "needs_home", True) and not ctx.home.is_dir():
+    if getattr(args, "needs_home", True) and not _is_folder(ctx.home):
         where = "--models-dir's parent" if getattr(args, "models_dir", None) else "TASKCLF_HOME"
         return report_error(
             ctx,
@@ -97,9 +103,8 @@ def run(args: argparse.Namespace, *, stdout: TextIO, stderr: TextIO) -> int:
         return run_command(args.handler, args, ctx)
     except BrokenPipeError:
         raise  # the reader went away; entry_point handles it quietly
-    except KeyboardInterrupt:
-        print("taskclf: interrupted; nothing more was done", file=stderr)
-        return _EXIT_INTERRUPTED
+    except (KeyboardInterrupt, OutputUnavailable):
+        raise  # entry_point says what happened, in one line
     except Exception as exc:
         if ctx.debug:
             raise
@@ -109,6 +114,13 @@ def run(args: argparse.Namespace, *, stdout: TextIO, stderr: TextIO) -> int:
             file=stderr,
         )
         return EXIT_INVALID
+
+
+def _is_folder(path: Path) -> bool:
+    try:
+        return os.path.isdir(path)
+    except (OSError, ValueError):
+        return False
 
 
 def _configure_logging(debug: bool) -> None:
@@ -134,12 +146,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def entry_point() -> None:
-    """Console-script entry: ``sys.exit(main())``, quiet when the reader closes the pipe."""
-    try:
-        code = main()
-        sys.stdout.flush()
-    except BrokenPipeError:
-        # e.g. `taskclf policy schema | head`: the reader left; that is not an error.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        code = 0
-    sys.exit(code)
+    """Console-script entry (kept for callers of ``taskclf.cli.main:entry_point``).
+
+    See :func:`taskclf.cli.entry.entry_point`.
+    """
+    from taskclf.cli.entry import entry_point as run_entry_point
+
+    run_entry_point()

@@ -15,6 +15,7 @@ from taskclf.cli.common import (
     add_output_options,
     home_relative,
 )
+from taskclf.cli.terminal import value_text
 
 __all__ = ["register"]
 
@@ -84,22 +85,23 @@ def run_list(args: argparse.Namespace, ctx: Context) -> int:
     if not report.ranked:
         ctx.out("  (none qualifies)")
     else:
-        width = max(len(b.bundle_id) for b in report.ranked)
+        names = {id(b): value_text(b.bundle_id) for b in report.ranked}
+        width = max(len(name) for name in names.values())
         ctx.out(f"  {'#':>2}  {'bundle':<{width}}  macro_f1  weighted_f1  created_at")
         for number, bundle in enumerate(report.ranked, start=1):
             mark = "  <- best" if bundle is report.best else ""
             ctx.out(
-                f"  {number:>2}  {bundle.bundle_id:<{width}}  {bundle.macro_f1:<8.4g}  "
-                f"{bundle.weighted_f1:<11.4g}  {bundle.created_at or '-'}{mark}"
+                f"  {number:>2}  {names[id(bundle)]:<{width}}  {bundle.macro_f1:<8.4g}  "
+                f"{bundle.weighted_f1:<11.4g}  {value_text(bundle.created_at or '-')}{mark}"
             )
     if report.excluded:
         ctx.out(f"Excluded ({len(report.excluded)}):")
         for excluded in report.excluded:
-            ctx.out(f"  {excluded}")
+            ctx.out(f"  {value_text(excluded)}")
     if active_problem is not None:
-        pointer = f"invalid, so inference ignores it ({active_problem})"
+        pointer = f"invalid, so inference ignores it ({value_text(active_problem)})"
     else:
-        pointer = "none" if active is None else active.model_dir
+        pointer = "none" if active is None else value_text(active.model_dir)
     ctx.out(f"Legacy active pointer ({ctx.display(active_path(ctx.models_dir))}): {pointer}")
     ctx.emit_json(
         True,
@@ -134,6 +136,6 @@ def run_set_active(args: argparse.Namespace, ctx: Context) -> int:
             f"inference keeps using {config.model_dir} until the policy is changed "
             "(taskclf policy create) or removed (taskclf policy remove)"
         )
-        print(f"taskclf: warning: {warning}", file=ctx.stderr)
+        ctx.warn(warning)
     ctx.emit_json(True, change=change.to_dict(), warning=warning)
     return EXIT_OK

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from taskclf.cli.common import CommandError, Context
+from taskclf.cli.common import CommandError, Context, home_relative
 
 if TYPE_CHECKING:
+    from taskclf.core.artifacts import ModelMetadata
     from taskclf.core.errors import DiskCheckFailure, PolicySchemaError
+    from taskclf.core.inference_policy import InferencePolicy
+    from taskclf.infer.binding import PolicyBinding, StoreChoice
 
-__all__ = ["disk_check_refusal", "previous_policy", "read_home_document", "schema_refusal"]
+__all__ = [
+    "bind_bundle_for",
+    "disk_check_refusal",
+    "previous_policy",
+    "schema_refusal",
+    "write_policy",
+]
 
 
 def schema_refusal(intro: str, exc: PolicySchemaError) -> CommandError:
@@ -32,33 +40,93 @@ def disk_check_refusal(intro: str, failures: Sequence[DiskCheckFailure]) -> Comm
 
 def previous_policy(ctx: Context) -> tuple[dict[str, Any] | None, str]:
     """The policy about to be replaced, as a dict, and its state: none, valid or invalid."""
-    from taskclf.core.inference_policy import PolicyValidationError, read_inference_policy
+    from taskclf.core.inference_policy import PolicyValidationError, read_policy_of
 
     try:
-        return read_inference_policy(ctx.policy_file).to_dict(), "valid"
+        return read_policy_of(ctx.models_dir).to_dict(), "valid"
     except FileNotFoundError:
         return None, "none"
     except PolicyValidationError:
         return None, "invalid"
 
 
-def read_home_document(ctx: Context, path: Path, schema_name: str) -> dict[str, Any]:
-    """Read a bundle's or store's JSON file, valid against ``schema_name``, from inside HOME.
+def bind_bundle_for(
+    ctx: Context,
+    model_dir: str,
+    *,
+    store_arg: str | None,
+    no_calibrator: bool,
+    reject_threshold: float | None = None,
+    metadata: ModelMetadata | None = None,
+    default_store: str | StoreChoice | None = None,
+    default_store_from: str | None = None,
+) -> PolicyBinding:
+    """Bind bundle ``model_dir`` (relative to TASKCLF_HOME) as every command does.
+
+    ``--calibrator-store`` names the store; ``--no-calibrator`` asks for none;
+    with neither, ``default_store`` (worded ``default_store_from``) is used,
+    by default the store under ``artifacts/`` bound to the bundle (see
+    :mod:`taskclf.infer.binding`).
 
     Raises:
-        CommandError: the file leads outside TASKCLF_HOME (a symbolic link), is
-            missing, unreadable, not strict JSON or breaks its schema.
+        CommandError: a folder is missing or outside TASKCLF_HOME, or a file
+            cannot be read or belongs to another model.
     """
-    from taskclf.core.policy_checks import inside_home, read_artifact_document
+    from taskclf.core.home import Home
+    from taskclf.infer.binding import AUTO, BindingError, bind_bundle
 
-    resolved = inside_home(ctx.home, path)
-    if resolved is None:
-        raise CommandError(
-            f"{path} is a symbolic link leading outside TASKCLF_HOME ({ctx.home}); replace it "
-            "with the file itself. Nothing was written",
-            details={"file": str(path)},
+    store: str | StoreChoice | None = AUTO if default_store is None else default_store
+    store_from = default_store_from
+    if no_calibrator:
+        store, store_from = None, "--no-calibrator"
+    elif store_arg is not None:
+        store = home_relative(ctx, store_arg, "--calibrator-store")[1]
+        store_from = "--calibrator-store"
+    try:
+        return bind_bundle(
+            Home.at(ctx.home),
+            model_dir,
+            store=store,
+            store_from=store_from,
+            reject_threshold=reject_threshold,
+            metadata=metadata,
         )
-    document, reason = read_artifact_document(resolved, schema_name)
-    if document is None:
-        raise CommandError(f"{reason}; nothing was written", details={"file": str(path)})
-    return dict(document)
+    except BindingError as exc:
+        flag = "--model-dir" if exc.field == "model_dir" else "--calibrator-store"
+        raise CommandError(
+            f"{flag}: {exc.message}; nothing was written", details={"flag": flag}
+        ) from exc
+
+
+def write_policy(ctx: Context, policy: InferencePolicy) -> None:
+    """Save ``policy`` as this run's policy file, through the one writer.
+
+    Raises:
+        CommandError: it cannot be written (too large for the reader, a
+            non-regular file or a link in the way, ...); the old file is intact.
+    """
+    from taskclf.core.inference_policy import PolicyFileError, save_inference_policy
+    from taskclf.core.jsonio import JSONFileError
+
+    try:
+        save_inference_policy(policy, ctx.models_dir)
+    except PolicyFileError as exc:
+        raise CommandError(
+            f"{ctx.display(ctx.policy_file)} {exc.reason}; the previous file is unchanged",
+            details=dict(exc.details),
+        ) from exc
+    except JSONFileError as exc:  # a path that cannot be used (outside the home, ...)
+        raise _write_refusal(ctx, str(exc.path), exc.reason) from exc
+    except OSError as exc:  # a folder or FIFO in the way, a full disk, ...
+        if exc.filename is None or ctx.debug:
+            raise
+        raise _write_refusal(ctx, str(exc.filename), exc.strerror or str(exc)) from exc
+
+
+def _write_refusal(ctx: Context, file: str, reason: str) -> CommandError:
+    # The writer names files relative to TASKCLF_HOME; show them as the other
+    # messages do, relative to the current folder.
+    shown = ctx.display(ctx.home / file)
+    if "nothing was written" not in reason:
+        reason += "; nothing was written"
+    return CommandError(f"{shown}: {reason}", details={"file": shown})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from taskclf.cli.common import (
     EXIT_OK,
@@ -15,12 +15,16 @@ from taskclf.cli.common import (
     parse_threshold,
 )
 from taskclf.cli.outcomes import (
+    bind_bundle_for,
     disk_check_refusal,
     previous_policy,
-    read_home_document,
     schema_refusal,
+    write_policy,
 )
 from taskclf.cli.render import field_changes, policy_summary
+
+if TYPE_CHECKING:
+    from taskclf.infer.binding import PolicyBinding
 
 __all__ = ["register"]
 
@@ -28,6 +32,9 @@ _DESCRIPTION = """\
 Build a policy for the model bundle at --model-dir and write it atomically to
 models/inference_policy.json. The schema hash and label set come from the
 bundle's metadata.json; the calibration method comes from the store's store.json.
+Without --calibrator-store, the store under artifacts/ whose store.json names
+this bundle (or its schema hash) is used, and the output says so; pass
+--no-calibrator for none.
 The policy is validated against the schema and the files on disk before anything
 is written; when a policy already exists, the changes are listed field by field.
 
@@ -63,10 +70,17 @@ def register(commands: Any, shared: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="model bundle folder holding metadata.json, e.g. models/run_001",
     )
-    parser.add_argument(
+    calibrator = parser.add_mutually_exclusive_group()
+    calibrator.add_argument(
         "--calibrator-store",
         metavar="PATH",
-        help="calibrator store folder holding store.json (default: none, identity calibration)",
+        help="calibrator store folder holding store.json (default: the store under "
+        "artifacts/ bound to the bundle, if any)",
+    )
+    calibrator.add_argument(
+        "--no-calibrator",
+        action="store_true",
+        help="use no calibrator store (identity calibration), even if one is bound to the bundle",
     )
     parser.add_argument(
         "--reject-threshold",
@@ -92,42 +106,18 @@ def register(commands: Any, shared: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
     """Build, check and (unless ``--dry-run``) write the policy."""
-    from taskclf.core.inference_policy import (
-        DEFAULT_REJECT_THRESHOLD,
-        DEFAULT_SOURCE,
-        PolicySchemaError,
-        build_inference_policy,
-        check_policy_artifacts,
-        save_inference_policy,
+    from taskclf.core.inference_policy import DEFAULT_SOURCE, PolicySchemaError
+    from taskclf.core.policy_checks import check_policy_artifacts
+
+    binding = bind_bundle_for(
+        ctx,
+        home_relative(ctx, args.model_dir, "--model-dir")[1],
+        store_arg=args.calibrator_store,
+        no_calibrator=args.no_calibrator,
+        reject_threshold=args.reject_threshold,
     )
-    from taskclf.core.schemas import CALIBRATOR_STORE_SCHEMA, MODEL_METADATA_SCHEMA
-
-    bundle, model_dir = home_relative(ctx, args.model_dir, "--model-dir")
-    metadata = read_home_document(ctx, bundle / "metadata.json", MODEL_METADATA_SCHEMA)
-    store_dir = method = None
-    if args.calibrator_store:
-        store, store_dir = home_relative(ctx, args.calibrator_store, "--calibrator-store")
-        store_doc = read_home_document(ctx, store / "store.json", CALIBRATOR_STORE_SCHEMA)
-        method = store_doc.get("method")
-
-    if args.reject_threshold is not None:
-        threshold, threshold_from = args.reject_threshold, "--reject-threshold"
-    elif "reject_threshold" in metadata:
-        threshold = metadata["reject_threshold"]
-        threshold_from = f"{model_dir}/metadata.json"
-    else:
-        threshold, threshold_from = DEFAULT_REJECT_THRESHOLD, "schema default"
-
     try:
-        policy = build_inference_policy(
-            model_dir=model_dir,
-            model_schema_hash=metadata["schema_hash"],
-            model_label_set=list(metadata["label_set"]),
-            reject_threshold=threshold,
-            calibrator_store_dir=store_dir,
-            calibration_method=method,
-            source=DEFAULT_SOURCE if args.source is None else args.source,
-        )
+        policy = binding.policy(source=DEFAULT_SOURCE if args.source is None else args.source)
     except PolicySchemaError as exc:
         raise schema_refusal("the options do not make a valid policy", exc) from exc
 
@@ -139,18 +129,21 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 
     previous, previous_state = previous_policy(ctx)
     changes = field_changes(previous, policy.to_dict())
-
+    threshold_from = (
+        "--reject-threshold" if binding.threshold_from == "given" else binding.threshold_from
+    )
     written = False
     if not args.dry_run:
-        save_inference_policy(policy, ctx.models_dir)
+        write_policy(ctx, policy)
         written = True
-    _report(ctx, policy, changes, previous_state, threshold_from, args.dry_run)
+    _report(ctx, policy, changes, previous_state, threshold_from, binding, args.dry_run)
     ctx.emit_json(
         True,
         written=written,
         dry_run=bool(args.dry_run),
-        previous_policy=previous_state,
+        previous_policy=None if previous_state == "none" else previous_state,
         reject_threshold_from=threshold_from,
+        calibrator_from=binding.store_from,
         changes=[change.to_dict() for change in changes],
         policy=policy.to_dict(),
     )
@@ -163,6 +156,7 @@ def _report(
     changes: list[Any],
     previous_state: str,
     threshold_from: str,
+    binding: PolicyBinding,
     dry_run: bool,
 ) -> None:
     shown = ctx.display(ctx.policy_file)
@@ -178,4 +172,15 @@ def _report(
         ctx.out(f"Replacing the invalid policy in {shown}.")
     ctx.out("Nothing was written (--dry-run)." if dry_run else f"Wrote {shown}")
     ctx.out("\n".join(policy_summary(policy)))
+    ctx.out(f"  (calibrator: {_calibrator_origin(binding)})")
     ctx.out(f"  (reject_threshold from {threshold_from})")
+
+
+def _calibrator_origin(binding: PolicyBinding) -> str:
+    if binding.store_dir is None:
+        if binding.store_from == "--no-calibrator":
+            return "none, as --no-calibrator asks"
+        return f"none ({binding.store_from})"
+    if binding.store_from == "--calibrator-store":
+        return "from --calibrator-store"
+    return f"{binding.store_from} (pass --no-calibrator for none)"

@@ -15,6 +15,7 @@ from taskclf.cli.common import (
     add_output_options,
     parse_threshold,
 )
+from taskclf.cli.terminal import value_text
 
 __all__ = ["register", "user_path"]
 
@@ -109,19 +110,19 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         ("resolved by", str(config.step)),
         ("model_dir", config.model_dir),
         ("schema_hash", config.schema_hash),
-        ("labels", ", ".join(config.label_set)),
+        ("labels", ", ".join(map(value_text, config.label_set))),
         ("calibrator", _calibrator(config)),
         ("reject_threshold", f"{config.reject_threshold:g}"),
     ]
     width = max(len(name) for name, _ in rows)
     ctx.out(f"Inference would use (policy file: {ctx.display(ctx.policy_file)}):")
     for name, value in rows:
-        ctx.out(f"  {name:<{width}}  {value}")
+        ctx.out(f"  {name:<{width}}  {value_text(value)}")
     per_user = config.per_user_reject_thresholds
     if per_user:
         ctx.out(f"  per-user reject thresholds ({len(per_user)}):")
         for user, threshold in sorted(per_user.items()):
-            ctx.out(f"    {user}  {threshold:g}")
+            ctx.out(f"    {value_text(user)}  {threshold:g}")
     if str(config.step) == "active":
         ctx.out(
             "Note: models/active.json is a deprecated legacy pointer; make this choice a "
@@ -132,7 +133,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         if not config.trail:
             ctx.out("  (the first step won; nothing was skipped)")
         for number, entry in enumerate(config.trail, start=1):
-            ctx.out(f"  {number}. {entry}")
+            ctx.out(f"  {number}. {value_text(entry)}")
     elif any(entry.broken for entry in config.trail):
         ctx.out("Note: a higher-precedence file exists but was skipped; see --explain.")
     ctx.emit_json(True, resolved=config.to_dict())

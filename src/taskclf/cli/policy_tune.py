@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from taskclf.cli.common import (
     EXIT_OK,
@@ -16,12 +17,16 @@ from taskclf.cli.common import (
     parse_probability,
 )
 from taskclf.cli.outcomes import (
+    bind_bundle_for,
     disk_check_refusal,
     previous_policy,
-    read_home_document,
     schema_refusal,
+    write_policy,
 )
 from taskclf.cli.render import field_changes
+
+if TYPE_CHECKING:
+    from taskclf.infer.binding import PolicyBinding
 
 __all__ = ["register"]
 
@@ -168,7 +173,6 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     from taskclf.core.inference_policy import (
         PolicySchemaError,
         check_policy_artifacts,
-        save_inference_policy,
     )
     from taskclf.tune.policy import tuned_policy
     from taskclf.tune.report import format_sweep_table, format_tune_report
@@ -181,13 +185,14 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             f"{args.reject_rate_max:g}",
             exit_code=2,
         )
-    binding = _binding(ctx, args)
-    _check_binding(ctx, binding)  # before reading a possibly large scores file
+    tuned = _binding(ctx, args)
+    binding = tuned.binding
+    _check_binding(ctx, tuned)  # before reading a possibly large scores file
     try:
         reader = ScoreReader(
             args.scores,
             input_format=args.input_format,
-            label_set=binding.labels,
+            label_set=binding.metadata.label_set,
             skip_invalid=args.skip_invalid_rows,
         )
         result = tune_reject(
@@ -209,10 +214,10 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         policy = tuned_policy(
             result,
             model_dir=binding.model_dir,
-            model_schema_hash=binding.schema_hash,
-            model_label_set=binding.labels,
+            model_schema_hash=binding.metadata.schema_hash,
+            model_label_set=binding.metadata.label_set,
             calibrator_store_dir=binding.store_dir,
-            calibration_method=binding.method,
+            calibration_method=binding.calibration_method,
         )
     except PolicySchemaError as exc:
         raise schema_refusal(
@@ -234,8 +239,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         ctx.out(f"  skipped {error}")
     if reader.rows_skipped > len(reader.skipped):
         ctx.out(f"  ... and {reader.rows_skipped - len(reader.skipped)} more skipped rows")
-    ctx.out(f"Model bundle: {binding.model_dir} ({binding.model_from})")
-    ctx.out(f"Calibrator: {binding.store_description}")
+    ctx.out(f"Model bundle: {binding.model_dir} ({tuned.model_from})")
+    ctx.out(f"Calibrator: {tuned.store_description}")
     ctx.out("")
     ctx.out(format_tune_report(result))
     ctx.out("")
@@ -243,7 +248,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     if previous_state == "invalid":
         ctx.out(f"The existing {shown} is invalid; the tuned policy replaces it.")
     if args.write_policy:
-        save_inference_policy(policy, ctx.models_dir)
+        write_policy(ctx, policy)
         ctx.out(f"Wrote {shown}" + ("" if previous is None else f" ({len(changes)} changes):"))
     else:
         ctx.out(f"Would write {shown} (pass --write-policy to write it):")
@@ -255,7 +260,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     ctx.emit_json(
         True,
         written=bool(args.write_policy),
-        previous_policy=previous_state,
+        previous_policy=None if previous_state == "none" else previous_state,
         scores={
             "file": str(args.scores),
             "rows_used": reader.rows_read,
@@ -271,22 +276,12 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     return EXIT_OK
 
 
-def _check_binding(ctx: Context, binding: _Binding) -> None:
+def _check_binding(ctx: Context, tuned: _Tuned) -> None:
     """Fail early when the bundle and store do not fit, before any scores are read."""
-    from taskclf.core.inference_policy import (
-        PolicySchemaError,
-        build_inference_policy,
-        check_policy_artifacts,
-    )
+    from taskclf.core.inference_policy import PolicySchemaError, check_policy_artifacts
 
     try:
-        provisional = build_inference_policy(
-            model_dir=binding.model_dir,
-            model_schema_hash=binding.schema_hash,
-            model_label_set=list(binding.labels),
-            calibrator_store_dir=binding.store_dir,
-            calibration_method=binding.method,
-        )
+        provisional = tuned.binding.policy()
     except PolicySchemaError as exc:
         raise schema_refusal(
             "the model bundle and calibrator store cannot be named in a policy; nothing was "
@@ -302,78 +297,60 @@ def _check_binding(ctx: Context, binding: _Binding) -> None:
         )
 
 
-class _Binding:
-    """The model bundle and calibrator store the scores are tuned for, and where they came from."""
+@dataclass(frozen=True, slots=True)
+class _Tuned:
+    """The binding the scores are tuned for, and how its bundle was chosen."""
 
-    def __init__(self, **fields: Any) -> None:
-        self.model_dir: str = fields["model_dir"]
-        self.model_from: str = fields["model_from"]
-        self.schema_hash: str = fields["schema_hash"]
-        self.labels: tuple[str, ...] = tuple(fields["labels"])
-        self.store_dir: str | None = fields["store_dir"]
-        self.method: str | None = fields["method"]
-        self.store_from: str = fields["store_from"]
+    binding: PolicyBinding
+    model_from: str
 
     @property
     def store_description(self) -> str:
         """One line saying which calibration the scores are taken to have, and why."""
-        if self.store_dir is not None:
-            method = self.method or "method not named"
-            return f"{self.store_dir} ({method}; {self.store_from})"
-        if self.store_from == "--no-calibrator":
+        binding = self.binding
+        if binding.store_dir is not None:
+            method = binding.calibration_method or "method not named"
+            return f"{binding.store_dir} ({method}; {binding.store_from})"
+        if binding.store_from == "--no-calibrator":
             return "none, raw scores (--no-calibrator)"
-        if self.store_from == "from the policy in use":
+        if binding.store_from == _FROM_POLICY:
             return "none, raw scores (the policy in use has no calibrator store)"
         return (
-            "none, raw scores: no calibrator store under artifacts/ is bound to this bundle "
+            f"none, raw scores: {binding.store_from} "
             "(pass --calibrator-store if the scores were calibrated)"
         )
 
 
-def _binding(ctx: Context, args: argparse.Namespace) -> _Binding:
-    from taskclf.core.schemas import CALIBRATOR_STORE_SCHEMA, MODEL_METADATA_SCHEMA
+_FROM_POLICY = "from the policy in use"
+
+
+def _binding(ctx: Context, args: argparse.Namespace) -> _Tuned:
+    from taskclf.core.artifacts import ModelMetadata
     from taskclf.infer.resolve import ModelResolutionError, resolve_inference_config
-    from taskclf.model_registry import find_bound_calibrator_store
 
-    config = None
     if args.model_dir:
-        bundle, model_dir = home_relative(ctx, args.model_dir, "--model-dir")
-        metadata = read_home_document(ctx, bundle / "metadata.json", MODEL_METADATA_SCHEMA)
-        model_from = "--model-dir"
-    else:
-        try:
-            config = resolve_inference_config(ctx.models_dir)
-        except ModelResolutionError as exc:
-            raise CommandError(
-                f"no model bundle given and none resolves; pass --model-dir.\n{exc.message}",
-                details=exc.to_dict(),
-            ) from exc
-        model_dir, metadata = config.model_dir, dict(config.metadata)
-        model_from = f"resolved by {config.step}"
-
-    if args.no_calibrator:
-        store_dir, store_from = None, "--no-calibrator"
-    elif args.calibrator_store:
-        store_dir = home_relative(ctx, args.calibrator_store, "--calibrator-store")[1]
-        store_from = "--calibrator-store"
-    elif config is not None and config.policy is not None:
-        store_dir, store_from = config.calibrator_store_dir, "from the policy in use"
-    else:
-        bundle_id = Path(model_dir).name
-        store_dir = find_bound_calibrator_store(ctx.home, bundle_id, metadata["schema_hash"])
-        store_from = "bound to the bundle under artifacts/" if store_dir else "none found"
-    method = None
-    if store_dir is not None:
-        store_doc = read_home_document(
-            ctx, ctx.home / store_dir / "store.json", CALIBRATOR_STORE_SCHEMA
+        model_dir = home_relative(ctx, args.model_dir, "--model-dir")[1]
+        binding = bind_bundle_for(
+            ctx, model_dir, store_arg=args.calibrator_store, no_calibrator=args.no_calibrator
         )
-        method = store_doc.get("method")
-    return _Binding(
-        model_dir=model_dir,
-        model_from=model_from,
-        schema_hash=metadata["schema_hash"],
-        labels=metadata["label_set"],
-        store_dir=store_dir,
-        method=method,
-        store_from=store_from,
+        return _Tuned(binding, "--model-dir")
+    try:
+        config = resolve_inference_config(ctx.models_dir)
+    except ModelResolutionError as exc:
+        raise CommandError(
+            f"no model bundle given and none resolves; pass --model-dir.\n{exc.message}",
+            details=exc.to_dict(),
+        ) from exc
+    in_use = config.policy is not None
+    binding = bind_bundle_for(
+        ctx,
+        config.model_dir,
+        store_arg=args.calibrator_store,
+        no_calibrator=args.no_calibrator,
+        metadata=ModelMetadata.from_document(
+            config.metadata, file=f"{config.model_dir}/metadata.json"
+        ),
+        default_store=config.calibrator_store_dir if in_use else None,
+        default_store_from=_FROM_POLICY if in_use else None,
     )
+    return _Tuned(binding, f"resolved by {config.step}")

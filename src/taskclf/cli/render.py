@@ -7,6 +7,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from taskclf.cli.terminal import value_text
+
 if TYPE_CHECKING:
     from taskclf.core.errors import DiskCheckFailure
     from taskclf.core.inference_policy import InferencePolicy
@@ -22,12 +24,21 @@ def format_value(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def policy_summary(policy: InferencePolicy) -> list[str]:
-    """Every field of ``policy`` as aligned ``name  value`` lines, for people."""
+def policy_summary(policy: InferencePolicy, *, store_method: str | None = None) -> list[str]:
+    """Every field of ``policy`` as aligned ``name  value`` lines, for people.
+
+    ``store_method`` is the ``method`` of the policy's calibrator store, when
+    known: a policy whose ``calibration_method`` is ``null`` uses it.
+    """
     if policy.calibrator_store_dir is None:
         calibrator = IDENTITY
     else:
-        method = policy.calibration_method or "method not named"
+        if policy.calibration_method is not None:
+            method = policy.calibration_method
+        elif store_method is not None:
+            method = f"{store_method}, the store's own method"
+        else:
+            method = "method not named"
         calibrator = f"{policy.calibrator_store_dir} ({method})"
     rows = [
         ("policy_version", policy.policy_version),
@@ -41,16 +52,17 @@ def policy_summary(policy: InferencePolicy) -> list[str]:
         ("git_commit", policy.git_commit or "(empty)"),
     ]
     width = max(len(name) for name, _ in rows)
-    lines = [f"  {name:<{width}}  {value}" for name, value in rows]
+    lines = [f"  {name:<{width}}  {value_text(value)}" for name, value in rows]
     per_user = policy.per_user_reject_thresholds
     if not per_user:
         lines.append(f"  {'per-user':<{width}}  none (every user uses reject_threshold)")
     else:
         lines.append(f"  per-user reject thresholds ({len(per_user)}):")
-        user_width = max(len("user"), *(len(user) for user in per_user))
+        users = {user: value_text(user) for user in per_user}
+        user_width = max(len("user"), *(len(shown) for shown in users.values()))
         lines.append(f"    {'user':<{user_width}}  threshold")
         for user, threshold in sorted(per_user.items()):
-            lines.append(f"    {user:<{user_width}}  {threshold:g}")
+            lines.append(f"    {users[user]:<{user_width}}  {threshold:g}")
     return lines
 
 
@@ -93,11 +105,12 @@ def field_changes(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> list
 
 def issue_lines(file: str, issues: Iterable[SchemaIssue]) -> list[str]:
     """Schema issues as ``FILE::/json/pointer: message (hint)`` lines."""
-    return [f"{file}::{issue}" for issue in issues]
+    return [value_text(f"{file}::{issue}") for issue in issues]
 
 
 def failure_lines(file: str, failures: Iterable[DiskCheckFailure]) -> list[str]:
     """Disk-check failures as ``FILE::/json/pointer: [check] message`` lines."""
     return [
-        f"{file}::{failure.pointer}: [{failure.check}] {failure.message}" for failure in failures
+        value_text(f"{file}::{failure.pointer}: [{failure.check}] {failure.message}")
+        for failure in failures
     ]

@@ -1,10 +1,23 @@
-"""Durable, atomic replacement of small files.
+"""The one writer: durable, atomic replacement of small files, and complete appends.
 
 Readers of a file written here see either the old content or the new one, never
 a mix, even when several processes write at once: each writer fills its own
-uniquely named temporary file in the destination folder, flushes and fsyncs it,
-renames it over the destination with :func:`os.replace` (atomic on POSIX), and
-fsyncs the folder so the rename itself survives a crash.
+uniquely named temporary file in the destination folder, fsyncs it, renames it
+over the destination (atomic on POSIX) and fsyncs the folder so the rename
+itself survives a crash. Everything happens relative to one open folder
+descriptor, so the file lands in the folder that was checked.
+
+What is never done:
+
+- writing over something that is not a regular file: a folder, FIFO, socket or
+  device at the destination is refused, and so is a symbolic link (taskclf
+  never writes through a link; the link stays as it was);
+- giving a new file special bits: a replaced file keeps its permission bits
+  without setuid, setgid and sticky; a new file gets ``0o666`` under the
+  umask (``0o644`` with the usual umask);
+- leaving temporary files behind: a failed write removes its own, and our
+  temporary files older than :data:`STALE_TEMP_SECONDS` (left by a writer
+  that was killed) are removed by the next write in that folder.
 """
 
 from __future__ import annotations
@@ -12,10 +25,30 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import stat
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["write_bytes_atomic", "write_text_atomic"]
+__all__ = [
+    "STALE_TEMP_SECONDS",
+    "UnsafeTargetError",
+    "append_all",
+    "replace_at",
+    "write_bytes_atomic",
+    "write_text_atomic",
+]
+
+STALE_TEMP_SECONDS = 60
+"""Age after which a temporary file of ours is taken as left by a killed writer."""
+
+# ".<name>.<12 hex digits>.tmp": the names this module gives its temporary files.
+_TEMP_NAME = re.compile(r"\.(?P<name>.+)\.[0-9a-f]{12}\.tmp\Z", re.DOTALL)
+
+
+class UnsafeTargetError(OSError):
+    """The destination is not a regular file (or is a symbolic link): nothing was written."""
 
 
 def write_text_atomic(path: Path, text: str) -> Path:
@@ -24,43 +57,99 @@ def write_text_atomic(path: Path, text: str) -> Path:
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> Path:
-    """Replace ``path`` with ``data`` atomically and durably.
+    """Replace the file at ``path`` (any path the caller names) with ``data`` atomically.
 
-    Missing parent folders are created. On any failure the previous file, if
-    any, is left exactly as it was and no temporary file is left behind.
+    For files outside a TASKCLF_HOME, such as ``--output FILE``. Missing parent
+    folders are created. The folder is opened once (links in the path leading
+    to it are followed: the caller named it); the file itself is written with
+    :func:`replace_at`. Files inside a home go through
+    :class:`taskclf.core.home.Home` instead.
 
     Returns:
         ``path``.
 
     Raises:
+        UnsafeTargetError: something other than a regular file, or a symbolic
+            link, is at ``path``.
         OSError: the folder cannot be created or written, the disk is full, ...
     """
-    import tempfile  # imported here: commands that only read never need it
-
     folder = path.parent
-    _prepare_folder(folder)
-    if path.is_dir():
-        raise IsADirectoryError(
-            errno.EISDIR, "is a folder where a file should be; nothing was written", str(path)
-        )
-    mode = _mode_for(path)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    _make_folder(folder)
     try:
-        with os.fdopen(fd, "wb") as tmp:
-            os.fchmod(tmp.fileno(), mode)
-            tmp.write(data)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp_name)
-        raise
-    _fsync_folder(folder)
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise OSError(exc.errno, f"cannot open the folder: {exc.strerror}", str(folder)) from exc
+    try:
+        replace_at(fd, path.name, data, shown=str(path))
+    finally:
+        os.close(fd)
     return path
 
 
-def _prepare_folder(folder: Path) -> None:
+def replace_at(folder_fd: int, name: str, data: bytes, *, shown: str) -> None:
+    """Replace ``name`` in the open folder ``folder_fd`` with ``data``, atomically and durably.
+
+    On any failure the previous file, if any, is left exactly as it was and
+    no temporary file is left behind. ``shown`` names the file in errors.
+
+    Raises:
+        UnsafeTargetError: a folder, FIFO, socket, device or symbolic link is at ``name``.
+        OSError: the file cannot be written (disk full, read-only, ...).
+    """
+    mode = _mode_for(folder_fd, name, shown)
+    temp_name, fd = _create_temp(folder_fd, name, shown)
+    try:
+        try:
+            if mode is not None:
+                os.fchmod(fd, mode)
+            _write_all(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        # The destination is checked again just before the rename, so a
+        # non-regular file that appeared meanwhile is not replaced either.
+        _mode_for(folder_fd, name, shown)
+        os.rename(temp_name, name, src_dir_fd=folder_fd, dst_dir_fd=folder_fd)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp_name, dir_fd=folder_fd)
+        raise
+    _fsync(folder_fd)
+    _remove_stale_temps(folder_fd)
+
+
+def append_all(fd: int, data: bytes) -> None:
+    """Append ``data`` to the file open at ``fd`` (``O_APPEND``) completely, or not at all.
+
+    Short writes are continued; when a write fails (a full disk, say) the
+    file is cut back to its size before the call, so no partial record is
+    left, and the error is raised. The data is fsynced before returning.
+    Callers serialise appenders (a lock) when records must not interleave.
+
+    Raises:
+        OSError: the data could not be written in full (the file is unchanged).
+    """
+    start = os.fstat(fd).st_size
+    try:
+        _write_all(fd, data)
+        os.fsync(fd)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, start)
+            os.fsync(fd)
+        raise
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        if written <= 0:  # pragma: no cover - os.write raises rather than return 0
+            raise OSError(errno.EIO, "the system wrote nothing")
+        view = view[written:]
+
+
+def _make_folder(folder: Path) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except FileExistsError as exc:  # a file stands where a folder is needed
@@ -70,28 +159,69 @@ def _prepare_folder(folder: Path) -> None:
         ) from exc
 
 
-def _mode_for(path: Path) -> int:
-    # mkstemp creates files readable by their owner only; a policy must stay
-    # readable by whoever could read it before (an inference service, say), so
-    # keep the old file's mode, or give a new file the usual mode under the umask.
+def _mode_for(folder_fd: int, name: str, shown: str) -> int | None:
+    """The mode for the new file: the old one's permission bits, ``None`` for a new file."""
     try:
-        return stat.S_IMODE(path.stat().st_mode)
-    except OSError:
-        umask = os.umask(0o022)
-        os.umask(umask)
-        return 0o666 & ~umask
+        info = os.stat(name, dir_fd=folder_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return None
+    if stat.S_ISREG(info.st_mode):
+        # Special bits are never carried over: a policy is data, not a program.
+        return stat.S_IMODE(info.st_mode) & 0o777
+    if stat.S_ISLNK(info.st_mode):
+        raise UnsafeTargetError(
+            errno.EEXIST,
+            "is a symbolic link; taskclf does not write through links (remove the link, or "
+            "write to the file it points at); nothing was written",
+            shown,
+        )
+    kind = "a folder" if stat.S_ISDIR(info.st_mode) else "a FIFO, socket or device"
+    raise UnsafeTargetError(
+        errno.EEXIST,
+        f"is not a regular file ({kind} is there); taskclf replaces only regular files, "
+        "so nothing was written",
+        shown,
+    )
 
 
-def _fsync_folder(folder: Path) -> None:
-    # Makes the rename durable. Some file systems refuse to fsync a directory;
+def _create_temp(folder_fd: int, name: str, shown: str) -> tuple[str, int]:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    for _attempt in range(100):
+        temp_name = f".{name}.{os.urandom(6).hex()}.tmp"
+        try:
+            # 0o666 under the umask: the mode a new file gets (kept for a new
+            # destination; a replaced one's mode is set with fchmod).
+            return temp_name, os.open(temp_name, flags, 0o666, dir_fd=folder_fd)
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise OSError(
+                exc.errno, f"cannot be written ({exc.strerror}); nothing was written", shown
+            ) from exc
+    raise OSError(errno.EEXIST, "no free temporary file name", shown)  # pragma: no cover
+
+
+def _fsync(folder_fd: int) -> None:
+    # Makes the rename durable. Some file systems refuse to fsync a folder;
     # the data itself is already safe, so that is not an error worth raising.
-    try:
-        dir_fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
+    with contextlib.suppress(OSError):
+        os.fsync(folder_fd)
+
+
+def _stale_temps(folder_fd: int) -> Iterator[str]:
+    cutoff = time.time() - STALE_TEMP_SECONDS
+    with os.scandir(folder_fd) as entries:
+        for entry in entries:
+            if not _TEMP_NAME.match(entry.name):
+                continue
+            with contextlib.suppress(OSError):
+                info = entry.stat(follow_symlinks=False)
+                if stat.S_ISREG(info.st_mode) and info.st_mtime < cutoff:
+                    yield entry.name
+
+
+def _remove_stale_temps(folder_fd: int) -> None:
+    with contextlib.suppress(OSError):
+        for temp_name in list(_stale_temps(folder_fd)):
+            with contextlib.suppress(OSError):
+                os.unlink(temp_name, dir_fd=folder_fd)

@@ -22,7 +22,6 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from taskclf.core.atomic import write_text_atomic
 from taskclf.core.errors import (
     DiskCheckFailure,
     PolicyDiskCheckError,
@@ -30,7 +29,14 @@ from taskclf.core.errors import (
     PolicySchemaError,
     PolicyValidationError,
 )
-from taskclf.core.jsonio import JSONFileError, dumps_json, parse_json_bytes, read_file_bytes
+from taskclf.core.home import Home, HomePathError
+from taskclf.core.jsonio import (
+    JSONFileError,
+    dumps_json,
+    json_problem,
+    parse_json_bytes,
+    read_file_bytes,
+)
 from taskclf.core.layout import POLICY_FILENAME, policy_path
 from taskclf.core.policy_checks import check_policy_artifacts, validate_policy
 from taskclf.core.policy_template import (
@@ -62,6 +68,7 @@ __all__ = [
     "load_inference_policy",
     "policy_path",
     "read_inference_policy",
+    "read_policy_of",
     "remove_inference_policy",
     "render_default_inference_policy_template_json",
     "save_inference_policy",
@@ -189,6 +196,10 @@ def _note_issues(
         problem = None
         if key in fields:
             problem = f"{key!r} is a field of the policy, not a note: pass it as one"
+        elif (deep := json_problem(value)) is not None:
+            # Checked first, without recursion: copying or encoding a value
+            # nested hundreds of levels deep would exhaust the stack.
+            problem = f"cannot be written as a file taskclf reads: it {deep}"
         else:
             try:
                 dumps_json(value)
@@ -275,18 +286,41 @@ def build_inference_policy(
 def save_inference_policy(policy: InferencePolicy, models_dir: Path) -> Path:
     """Atomically persist ``policy`` as ``models_dir/inference_policy.json``.
 
-    ``models_dir`` is created when missing. The file is written to a uniquely
-    named temporary file in the same folder, fsynced and renamed over the
-    destination, so readers (in any process) see the old policy or the new
-    one, never a partial file; on failure the previous file is intact.
+    ``models_dir`` is created when missing. The file is written through the
+    one writer (:class:`~taskclf.core.home.Home`): a uniquely named temporary
+    file in the same folder, fsynced and renamed over the destination, so
+    readers (in any process) see the old policy or the new one, never a
+    partial file; on failure the previous file is intact. A policy the reader
+    would refuse (over 1 MiB, say) is refused before anything is touched.
 
     Returns:
         The path of the written file.
 
     Raises:
-        OSError: the folder cannot be created or written.
+        PolicyFileError: the policy cannot be written as a file taskclf reads
+            (too large, too deeply nested notes, ...); nothing was written.
+        OSError: the folder cannot be created or written, or something other
+            than a regular file (a folder, FIFO, device or link) is in the way.
     """
-    return write_text_atomic(policy_path(models_dir), policy.to_json())
+    home = Home.of_models_dir(models_dir)
+    relative = _policy_relative(models_dir)
+    try:
+        return home.write_document(relative, policy.to_dict())
+    except HomePathError:
+        raise  # a path that cannot be used: an OSError, as for any failed write
+    except JSONFileError as exc:
+        raise PolicyFileError(Path(exc.path), _why_large(exc.reason, policy)) from exc
+
+
+def _why_large(reason: str, policy: InferencePolicy) -> str:
+    users = len(policy.per_user_reject_thresholds or {})
+    if "byte" in reason and users:
+        return f"{reason}; {users} per-user thresholds make it this large"
+    return reason
+
+
+def _policy_relative(models_dir: Path) -> str:
+    return f"{Path(os.path.abspath(models_dir)).name}/{POLICY_FILENAME}"
 
 
 # Per-process cache of the last bytes read from each policy path and what they
@@ -299,29 +333,56 @@ _READ_CACHE_LIMIT = 64
 def read_inference_policy(path: Path) -> InferencePolicy:
     """Read and validate the policy file at ``path`` (schema only, no disk checks).
 
-    Reading the same bytes again returns the same immutable policy without
-    parsing or validating them a second time.
+    ``path`` is any file the caller names (``taskclf policy validate FILE``);
+    to read the policy of a ``models/`` folder, from inside its home only,
+    use :func:`read_policy_of`. Reading the same bytes again returns the same
+    immutable policy without parsing or validating them a second time.
 
     Raises:
         FileNotFoundError: there is no file at ``path``.
         PolicyFileError: the file cannot be read or is not acceptable JSON.
         PolicySchemaError: the JSON breaks the schema (every issue is listed).
     """
-    return _read_policy(os.fspath(path))
-
-
-def _read_policy(path: str) -> InferencePolicy:
-    # Works on plain strings: this is the hot path of reload loops.
     try:
         data = read_file_bytes(path)
     except JSONFileError as exc:
         raise PolicyFileError(Path(path), exc.reason) from exc
-    key = os.path.abspath(path)
+    return _policy_from_bytes(os.path.abspath(path), data, Path(path))
+
+
+def read_policy_of(models_dir: Path) -> InferencePolicy:
+    """Read and validate ``models_dir/inference_policy.json``, from inside TASKCLF_HOME only.
+
+    The file is reached through :class:`~taskclf.core.home.Home`: a symbolic
+    link leading out of the home (the policy file's, or ``models/``'s own) is
+    refused, and the file is read once, bounded and without blocking.
+
+    Raises:
+        FileNotFoundError: there is no policy file.
+        PolicyFileError: it cannot be read, leads outside the home, or is not
+            acceptable JSON.
+        PolicySchemaError: the JSON breaks the schema (every issue is listed).
+    """
+    models_dir = Path(os.path.abspath(models_dir))
+    home = Home.of_models_dir(models_dir)
+    relative = _policy_relative(models_dir)
+    shown = models_dir / POLICY_FILENAME
+    try:
+        data = home.read_bytes(relative)
+    except NotADirectoryError:
+        raise FileNotFoundError(2, "a part of the path is not a folder", str(shown)) from None
+    except JSONFileError as exc:
+        raise PolicyFileError(shown, exc.reason) from exc
+    return _policy_from_bytes(str(shown), data, shown)
+
+
+def _policy_from_bytes(key: str, data: bytes, path: Path) -> InferencePolicy:
+    # Works on plain strings: this is the hot path of reload loops.
     cached = _read_cache.get(key)
     if cached is not None and cached[0] == data:
         outcome = cached[1]
     else:
-        outcome = _parse_policy(data, Path(path))
+        outcome = _parse_policy(data, path)
         if len(_read_cache) >= _READ_CACHE_LIMIT:
             _read_cache.clear()
         _read_cache[key] = (data, outcome)
@@ -350,7 +411,7 @@ def load_inference_policy(models_dir: Path) -> InferencePolicy | None:
     Disk checks are not run here; see :func:`validate_policy`.
     """
     try:
-        return _read_policy(os.path.join(models_dir, POLICY_FILENAME))
+        return read_policy_of(models_dir)
     except FileNotFoundError:
         return None
     except PolicyValidationError as exc:
@@ -363,14 +424,16 @@ def load_inference_policy(models_dir: Path) -> InferencePolicy | None:
 def remove_inference_policy(models_dir: Path) -> bool:
     """Delete ``models_dir/inference_policy.json`` if it exists.
 
+    The file is reached from inside TASKCLF_HOME only (a ``models/`` linked
+    out of the home is refused); a folder, FIFO or device at the path is
+    never removed.
+
     Returns:
         ``True`` when a file was removed, ``False`` when there was none.
 
     Raises:
-        OSError: the path exists but cannot be removed (e.g. it is a folder).
+        OSError: the file cannot be removed, or the path leads outside the home
+            or holds something other than a regular file
+            (:class:`~taskclf.core.home.HomePathError`).
     """
-    try:
-        policy_path(models_dir).unlink()
-    except FileNotFoundError:
-        return False
-    return True
+    return Home.of_models_dir(models_dir).remove(_policy_relative(models_dir))

@@ -6,6 +6,13 @@ unbounded amount of data and never accept something that is not plain JSON:
 to infinity and duplicate keys (ambiguous: which one wins?) are rejected here,
 before any schema sees the document.
 
+Documents nested more than :data:`MAX_JSON_DEPTH` levels and strings holding a
+lone UTF-16 surrogate (``"\\ud800"``, which no UTF-8 file can hold once
+written) are refused too, so nothing that validates, freezes, renders or saves
+a document later can fail on them. :func:`encode_json_document` applies the
+same rules before anything is written: taskclf never writes a file its own
+reader would refuse.
+
 A UTF-8 byte-order mark at the start of a file is accepted and ignored
 (RFC 8259 allows parsers to do so, and some Windows editors write one); files
 written by taskclf never carry one.
@@ -17,21 +24,29 @@ import functools
 import json
 import math
 import os
+import re
 import stat
 from pathlib import Path
 from typing import Any
 
 __all__ = [
     "MAX_JSON_BYTES",
+    "MAX_JSON_DEPTH",
     "JSONFileError",
     "dumps_json",
+    "encode_json_document",
+    "json_problem",
     "open_regular_file",
     "parse_json_bytes",
+    "read_fd_bytes",
     "read_file_bytes",
 ]
 
 MAX_JSON_BYTES = 1024 * 1024
 """Largest file, in bytes, that taskclf reads as a JSON document (1 MiB)."""
+
+MAX_JSON_DEPTH = 64
+"""Deepest nesting of arrays and objects taskclf accepts in a document."""
 
 _BOM = b"\xef\xbb\xbf"
 
@@ -60,24 +75,36 @@ def read_file_bytes(path: str | Path, *, max_bytes: int = MAX_JSON_BYTES) -> byt
         FileNotFoundError: nothing exists at ``path`` (callers treat it as "no file").
         JSONFileError: anything else that keeps the file from being read.
     """
-    fd, info = open_regular_file(path)
+    fd, _info = open_regular_file(path)
     try:
-        if info.st_size > max_bytes:
-            raise JSONFileError(
-                path, f"is {info.st_size} bytes, larger than the {max_bytes}-byte limit"
-            )
+        return read_fd_bytes(fd, path, max_bytes=max_bytes)
+    finally:
+        os.close(fd)
+
+
+def read_fd_bytes(fd: int, source: Path | str, *, max_bytes: int = MAX_JSON_BYTES) -> bytes:
+    """Read the whole regular file open at ``fd``, refusing more than ``max_bytes``.
+
+    ``source`` names the file in errors. The descriptor is not closed.
+
+    Raises:
+        JSONFileError: the file is larger than ``max_bytes`` (refused without
+            being read), grows past it while being read, or cannot be read.
+    """
+    try:
+        size = os.fstat(fd).st_size
+        if size > max_bytes:
+            raise JSONFileError(source, f"is {size} bytes, larger than the {max_bytes}-byte limit")
         # Asking for one byte more than the file's size returns the whole file
         # in one call and tells whether it grew meanwhile (a full buffer).
-        wanted = info.st_size + 1
+        wanted = size + 1
         data = os.read(fd, wanted)
         if len(data) == wanted:
             data += _read_rest(fd, max_bytes + 1 - len(data))
     except OSError as exc:
-        raise JSONFileError(path, f"cannot be read: {exc.strerror or exc}") from exc
-    finally:
-        os.close(fd)
+        raise JSONFileError(source, f"cannot be read: {exc.strerror or exc}") from exc
     if len(data) > max_bytes:
-        raise JSONFileError(path, f"grew past the {max_bytes}-byte limit while being read")
+        raise JSONFileError(source, f"grew past the {max_bytes}-byte limit while being read")
     return data
 
 
@@ -192,7 +219,7 @@ def parse_json_bytes(data: bytes, *, source: Path | str) -> Any:
     if not text.strip():
         raise JSONFileError(source, "is empty; it must hold a JSON object")
     try:
-        return _strict_decoder().decode(text)
+        document = _strict_decoder().decode(text)
     except json.JSONDecodeError as exc:
         raise JSONFileError(
             source, f"is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
@@ -200,7 +227,88 @@ def parse_json_bytes(data: bytes, *, source: Path | str) -> Any:
     except _RejectedJSON as exc:
         raise JSONFileError(source, f"is not valid JSON: {exc}") from exc
     except RecursionError as exc:
-        raise JSONFileError(source, "is not valid JSON: it is nested too deeply") from exc
+        raise JSONFileError(source, _TOO_DEEP) from exc
+    problem = json_problem(document, text)
+    if problem is not None:
+        raise JSONFileError(source, problem)
+    return document
+
+
+_TOO_DEEP = (
+    f"is nested more than {MAX_JSON_DEPTH} levels deep; taskclf reads documents nested "
+    f"at most {MAX_JSON_DEPTH} levels (flatten the deepest value)"
+)
+
+# Cheap tests on the text that rule out the walk below for almost every document:
+# a document needs more brackets than the depth limit to be too deep, and a
+# "\ud8.." to "\udf.." escape to hold a surrogate.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def json_problem(document: Any, text: str | None = None) -> str | None:
+    """Why taskclf would refuse the parsed ``document``, or ``None`` when it would not.
+
+    Refused: nesting deeper than :data:`MAX_JSON_DEPTH` and strings (keys
+    included) holding a lone surrogate. ``text`` is the document's JSON text,
+    when known, and lets most documents skip the walk. The walk uses no
+    recursion, so any depth is safe to test.
+    """
+    if text is not None and (
+        text.count("[") + text.count("{") <= MAX_JSON_DEPTH and not _SURROGATE_ESCAPE.search(text)
+    ):
+        return None
+    pending: list[tuple[Any, int]] = [(document, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, dict | list | tuple):
+            if depth > MAX_JSON_DEPTH:
+                return _TOO_DEEP
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                if isinstance(key, str) and _LONE_SURROGATE.search(key):
+                    return _surrogate_problem(key)
+                pending.append((item, depth + 1))
+        elif isinstance(value, str) and _LONE_SURROGATE.search(value):
+            return _surrogate_problem(value)
+    return None
+
+
+def _surrogate_problem(value: str) -> str:
+    found = _LONE_SURROGATE.search(value)
+    code = ord(found.group()) if found else 0
+    return (
+        f"holds a lone UTF-16 surrogate (\\u{code:04x}), which is not a character; "
+        "remove it or write the whole surrogate pair"
+    )
+
+
+def encode_json_document(document: Any, source: Path | str) -> bytes:
+    """The bytes taskclf writes for ``document`` (:func:`dumps_json`), checked first.
+
+    Everything the reader (:func:`parse_json_bytes` and the 1 MiB limit of
+    :func:`read_file_bytes`) would refuse is refused here, before a file is
+    touched, so taskclf never writes a file it would then refuse to read.
+
+    Raises:
+        JSONFileError: the document is nested too deeply, holds a lone
+            surrogate, NaN or an infinity, something JSON cannot represent, or
+            would be larger than :data:`MAX_JSON_BYTES`.
+    """
+    problem = json_problem(document)
+    if problem is not None:
+        raise JSONFileError(source, problem.replace("is nested", "would be nested", 1))
+    try:
+        data = dumps_json(document).encode("utf-8")
+    except (TypeError, ValueError) as exc:
+        raise JSONFileError(source, f"cannot be written as JSON: {exc}") from exc
+    if len(data) > MAX_JSON_BYTES:
+        raise JSONFileError(
+            source,
+            f"would be {len(data)} bytes, over the {MAX_JSON_BYTES}-byte (1 MiB) limit taskclf "
+            "reads; nothing was written",
+        )
+    return data
 
 
 def dumps_json(document: Any) -> str:

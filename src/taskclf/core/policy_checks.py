@@ -2,36 +2,81 @@
 
 The schema says whether a policy is well-formed; only the disk can say whether
 it is right: whether its model bundle exists and is the model the policy was
-made for, and whether its calibrator store belongs to that model. Every file
-read here is validated against its own schema, and every path, after symlinks
-are resolved, must stay inside TASKCLF_HOME.
+made for, and whether its calibrator store belongs to that model. Every file is
+read once, through :class:`~taskclf.core.home.Home` (so nothing outside
+TASKCLF_HOME is ever read), into a typed document of
+:mod:`taskclf.core.artifacts`, whose rules decide the store checks.
+
+Messages start with the original taskclf's words for each check (``Model
+directory does not exist: ...``), followed by the detail and the fix.
 """
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from taskclf.core.errors import DiskCheckFailure, PolicyDiskCheckError
-from taskclf.core.jsonio import JSONFileError, parse_json_bytes, read_file_bytes
-from taskclf.core.layout import home_of
-from taskclf.core.schemas import (
-    CALIBRATOR_STORE_SCHEMA,
-    MODEL_METADATA_SCHEMA,
-    validate_document,
+from taskclf.core.artifacts import (
+    METADATA_FILENAME,
+    STORE_FILENAME,
+    ArtifactError,
+    CalibratorStore,
+    ModelMetadata,
 )
+from taskclf.core.errors import DiskCheckFailure, PolicyDiskCheckError
+from taskclf.core.home import Home, HomePathError
 
-if TYPE_CHECKING:
-    from taskclf.core.inference_policy import InferencePolicy
+__all__ = [
+    "PolicyArtifacts",
+    "PolicyFields",
+    "check_policy_artifacts",
+    "inspect_policy_artifacts",
+    "recreate_command",
+    "validate_policy",
+]
 
-__all__ = ["check_policy_artifacts", "inside_home", "read_artifact_document", "validate_policy"]
 
-METADATA_FILENAME = "metadata.json"
-STORE_FILENAME = "store.json"
+class PolicyFields(Protocol):
+    """The fields of a policy the disk checks look at (an :class:`InferencePolicy` has them)."""
+
+    @property
+    def model_dir(self) -> str: ...
+    @property
+    def model_schema_hash(self) -> str: ...
+    @property
+    def model_label_set(self) -> Any: ...
+    @property
+    def calibrator_store_dir(self) -> str | None: ...
+    @property
+    def calibration_method(self) -> str | None: ...
+    @property
+    def reject_threshold(self) -> float: ...
 
 
-def validate_policy(policy: InferencePolicy, models_dir: Path) -> None:
+@dataclass(frozen=True, slots=True)
+class PolicyArtifacts:
+    """What the disk checks found: the documents read (each once) and every failure.
+
+    Attributes:
+        metadata: the bundle's ``metadata.json``, when it could be read.
+        store: the calibrator store's ``store.json``, when the policy names a
+            store and it could be read.
+        failures: every failed check (empty when the policy matches the disk).
+    """
+
+    metadata: ModelMetadata | None
+    store: CalibratorStore | None
+    failures: tuple[DiskCheckFailure, ...]
+
+    @property
+    def ok(self) -> bool:
+        """Whether every check passed."""
+        return not self.failures
+
+
+def validate_policy(policy: PolicyFields, models_dir: Path) -> None:
     """Validate that ``policy`` references artifacts that exist and are compatible.
 
     Checks, with paths relative to ``models_dir.parent`` (TASKCLF_HOME):
@@ -42,10 +87,12 @@ def validate_policy(policy: InferencePolicy, models_dir: Path) -> None:
     3. ``model_label_set`` holds the same labels as the bundle's ``label_set``;
     4. ``calibrator_store_dir`` (when set) is a folder holding a ``store.json``
        valid against ``calibrator_store.v1.json``;
-    5. the store's ``model_schema_hash`` (when set) equals the policy's, its
-       ``model_bundle_id`` (when set) equals the bundle folder's name, and its
-       ``method`` (when set) equals the policy's ``calibration_method``;
-    6. every path, after resolving symlinks, stays inside TASKCLF_HOME.
+    5. the store belongs to the bundle (:meth:`CalibratorStore.mismatches
+       <taskclf.core.artifacts.CalibratorStore.mismatches>`: its
+       ``model_schema_hash`` and ``model_bundle_id``, when set, name this
+       model), and the policy's ``calibration_method``, when set, equals the
+       store's ``method`` (``null`` means "the store's method");
+    6. every path stays inside TASKCLF_HOME (symbolic links included).
 
     Raises:
         PolicyDiskCheckError: one or more checks failed; ``failures`` lists all
@@ -56,58 +103,42 @@ def validate_policy(policy: InferencePolicy, models_dir: Path) -> None:
         raise PolicyDiskCheckError(failures)
 
 
-def check_policy_artifacts(
-    policy: InferencePolicy, models_dir: Path
-) -> tuple[DiskCheckFailure, ...]:
+def check_policy_artifacts(policy: PolicyFields, models_dir: Path) -> tuple[DiskCheckFailure, ...]:
     """Run every check of :func:`validate_policy`; return the failures (empty when all pass)."""
-    home = home_of(models_dir)
+    return inspect_policy_artifacts(policy, Home.of_models_dir(models_dir)).failures
+
+
+def inspect_policy_artifacts(policy: PolicyFields, home: Home) -> PolicyArtifacts:
+    """Run every check of :func:`validate_policy` in ``home``; return documents and failures."""
     failures: list[DiskCheckFailure] = []
-    metadata = _check_artifact(_BUNDLE, policy.model_dir, home, failures)
-    if metadata is not None:
+    metadata = _read(_BUNDLE, policy.model_dir, home, failures)
+    if isinstance(metadata, ModelMetadata):
         _check_bundle_matches(policy, metadata, home, failures)
+    store = None
     if policy.calibrator_store_dir is not None:
-        store = _check_artifact(_STORE, policy.calibrator_store_dir, home, failures)
-        if store is not None:
+        store = _read(_STORE, policy.calibrator_store_dir, home, failures)
+        if isinstance(store, CalibratorStore):
             _check_store_matches(policy, store, home, failures)
-    return tuple(failures)
+    return PolicyArtifacts(
+        metadata if isinstance(metadata, ModelMetadata) else None,
+        store if isinstance(store, CalibratorStore) else None,
+        tuple(failures),
+    )
 
 
-def inside_home(home: Path, relative: str | Path) -> Path | None:
-    """Resolve ``relative`` against ``home``; return it only if it stays inside ``home``.
+def recreate_command(policy: PolicyFields) -> str:
+    """The ``taskclf policy create`` command that re-creates ``policy`` for its bundle.
 
-    Symlinks are resolved first, so a link pointing out of TASKCLF_HOME is
-    caught. Returns ``None`` for a path that escapes.
+    It keeps the policy's calibrator (or asks for none) and its threshold, so
+    following a hint never silently changes either.
     """
-    root = home.resolve()
-    try:
-        resolved = (root / relative).resolve()
-    except (OSError, RuntimeError):
-        # A symlink loop (RuntimeError before Python 3.13): nothing can be read
-        # through it, so callers see a path that does not exist or cannot be opened.
-        return root / relative
-    return resolved if resolved.is_relative_to(root) else None
-
-
-def read_artifact_document(
-    path: Path, schema_name: str
-) -> tuple[dict[str, Any] | None, str | None]:
-    """Read the JSON file ``path`` and validate it against ``schema_name``.
-
-    Returns ``(document, None)`` when it is valid and ``(None, reason)`` when it
-    is missing, unreadable, not strict JSON or breaks its schema; ``reason``
-    names the file and, for schema errors, every JSON pointer.
-    """
-    try:
-        document = parse_json_bytes(read_file_bytes(path), source=path)
-    except FileNotFoundError:
-        return None, f"{path} does not exist"
-    except JSONFileError as exc:
-        return None, str(exc)
-    issues = validate_document(schema_name, document)
-    if issues:
-        listed = "; ".join(str(issue) for issue in issues)
-        return None, f"{path} is invalid against {schema_name}: {listed}"
-    return document, None
+    words = ["taskclf", "policy", "create", "--model-dir", policy.model_dir]
+    if policy.calibrator_store_dir is None:
+        words.append("--no-calibrator")
+    else:
+        words += ["--calibrator-store", policy.calibrator_store_dir]
+    words += ["--reject-threshold", f"{policy.reject_threshold:g}"]
+    return " ".join(shlex.quote(word) for word in words)
 
 
 # The policy field each check is about, so a failure can point into the policy.
@@ -148,9 +179,11 @@ class _Artifact:
     check_prefix: str  # prefix of the folder checks' names
     kind: str  # "model bundle", for messages
     short: str  # "bundle", for messages
-    filename: str  # the file it must hold
-    schema_name: str  # the schema of that file
+    document: type[ModelMetadata] | type[CalibratorStore]
     file_check: str  # name of the check on that file
+    folder_words: str  # the original's words for a missing folder
+    missing_words: str  # ... for a missing file
+    unreadable_words: str  # ... for a file that cannot be read
     fix: str  # how to fix a missing folder
 
 
@@ -159,9 +192,11 @@ _BUNDLE = _Artifact(
     check_prefix="model_dir",
     kind="model bundle",
     short="bundle",
-    filename=METADATA_FILENAME,
-    schema_name=MODEL_METADATA_SCHEMA,
+    document=ModelMetadata,
     file_check="model_metadata",
+    folder_words="Model directory does not exist",
+    missing_words="Model metadata not found",
+    unreadable_words="Could not read model metadata",
     fix="point model_dir at an existing bundle (models/<run_id>)",
 )
 _STORE = _Artifact(
@@ -169,105 +204,118 @@ _STORE = _Artifact(
     check_prefix="calibrator_store",
     kind="calibrator store",
     short="store",
-    filename=STORE_FILENAME,
-    schema_name=CALIBRATOR_STORE_SCHEMA,
+    document=CalibratorStore,
     file_check="calibrator_store",
+    folder_words="Calibrator store directory does not exist",
+    missing_words="Calibrator store metadata not found",
+    unreadable_words="Could not read calibrator store metadata",
     fix="fix the path or set calibrator_store_dir and calibration_method to null",
 )
 
 
-def _check_artifact(
-    artifact: _Artifact, relative: str, home: Path, failures: list[DiskCheckFailure]
-) -> dict[str, Any] | None:
-    """Check the folder ``relative`` and read its file; record failures, return the file."""
-    folder = inside_home(home, relative)
-    if folder is None:
-        failures.append(
-            _failure(
-                f"{artifact.check_prefix}_inside_home",
-                home / relative,
-                f"a folder inside {home}",
-                str((home / relative).resolve()),
-                f"{artifact.field} {relative} leads outside TASKCLF_HOME ({home}) through a "
-                f"symbolic link; point it at a {artifact.short} folder inside TASKCLF_HOME",
-            )
-        )
+def _read(
+    artifact: _Artifact, relative: str, home: Home, failures: list[DiskCheckFailure]
+) -> ModelMetadata | CalibratorStore | None:
+    """Check the folder ``relative``, read its file once; record failures, return the document."""
+    folder = home.path_of(relative)
+    try:
+        kind = home.kind(relative)
+    except HomePathError as exc:
+        failures.append(_path_failure(artifact, relative, folder, home, exc))
         return None
-    if not folder.is_dir():
-        found = "a file" if folder.exists() else "nothing"
+    if kind != "folder":
+        found = {"nothing": "nothing", "file": "a file"}.get(kind, "a FIFO, socket or device")
         failures.append(
             _failure(
                 f"{artifact.check_prefix}_exists",
                 folder,
                 f"a {artifact.kind} folder",
                 found,
-                f"{artifact.field} {relative}: expected a {artifact.kind} folder at {folder}, "
-                f"found {found}; {artifact.fix}",
+                f"{artifact.folder_words}: {relative} (expected a {artifact.kind} folder at "
+                f"{folder}, found {found}); {artifact.fix}",
             )
         )
         return None
-    return _read_bound_file(
-        folder, artifact.filename, artifact.schema_name, artifact.file_check, home, failures
+    file = folder / artifact.document.FILENAME
+    try:
+        return artifact.document.read(home, relative)
+    except ArtifactError as exc:
+        if exc.path_kind == "outside":
+            failures.append(
+                _failure(
+                    f"{artifact.file_check}_inside_home"
+                    if artifact is _BUNDLE
+                    else "calibrator_store_inside_home",
+                    file,
+                    f"a file inside {home.given}",
+                    _outside_target(exc.reason),
+                    f"{artifact.unreadable_words}: {exc.file} is a symbolic link leading outside "
+                    f"TASKCLF_HOME ({home.given}); replace it with the file itself",
+                )
+            )
+            return None
+        words = artifact.missing_words if exc.missing else artifact.unreadable_words
+        filename = artifact.document.FILENAME
+        failures.append(
+            _failure(
+                artifact.file_check,
+                file,
+                f"a {filename} valid against {artifact.document.SCHEMA}",
+                exc.message,
+                f"{words}: {exc.message}; fix or regenerate {filename}",
+            )
+        )
+        return None
+
+
+def _outside_target(reason: str) -> str:
+    # HomePathError's reason ends with "to <where the path leads>".
+    return reason.rpartition(" to ")[2]
+
+
+def _path_failure(
+    artifact: _Artifact, relative: str, folder: Path, home: Home, exc: HomePathError
+) -> DiskCheckFailure:
+    if exc.kind == "outside":
+        return _failure(
+            f"{artifact.check_prefix}_inside_home",
+            folder,
+            f"a folder inside {home.given}",
+            exc.target,
+            f"{artifact.folder_words}: {artifact.field} {relative} leads outside TASKCLF_HOME "
+            f"({home.given}) through a symbolic link; point it at a {artifact.short} folder "
+            "inside TASKCLF_HOME",
+        )
+    return _failure(
+        f"{artifact.check_prefix}_exists",
+        folder,
+        f"a {artifact.kind} folder",
+        exc.reason,
+        f"{artifact.folder_words}: {artifact.field} {relative} {exc.reason}; {artifact.fix}",
     )
 
 
-def _read_bound_file(
-    folder: Path,
-    filename: str,
-    schema_name: str,
-    check: str,
-    home: Path,
-    failures: list[DiskCheckFailure],
-) -> dict[str, Any] | None:
-    path = folder / filename
-    resolved = inside_home(home, path)
-    if resolved is None:
-        failures.append(
-            _failure(
-                f"{check}_inside_home",
-                path,
-                f"a file inside {home}",
-                str(path.resolve()),
-                f"{path} is a symbolic link leading outside TASKCLF_HOME ({home}); "
-                "replace it with the file itself",
-            )
-        )
-        return None
-    document, reason = read_artifact_document(resolved, schema_name)
-    if document is None:
-        failures.append(
-            _failure(
-                check,
-                path,
-                f"a {filename} valid against {schema_name}",
-                reason,
-                f"{reason}; fix or regenerate {filename}",
-            )
-        )
-    return document
-
-
 def _check_bundle_matches(
-    policy: InferencePolicy,
-    metadata: dict[str, Any],
-    home: Path,
+    policy: PolicyFields,
+    metadata: ModelMetadata,
+    home: Home,
     failures: list[DiskCheckFailure],
 ) -> None:
-    metadata_file = home / policy.model_dir / METADATA_FILENAME
-    if metadata["schema_hash"] != policy.model_schema_hash:
+    metadata_file = home.path_of(policy.model_dir) / METADATA_FILENAME
+    fix = f"recreate the policy with `{recreate_command(policy)}`"
+    if metadata.schema_hash != policy.model_schema_hash:
         failures.append(
             _failure(
                 "schema_hash_matches",
                 metadata_file,
                 policy.model_schema_hash,
-                metadata["schema_hash"],
-                f"model_schema_hash {policy.model_schema_hash!r} does not match schema_hash "
-                f"{metadata['schema_hash']!r} in {metadata_file}; recreate the policy with "
-                f"`taskclf policy create --model-dir {policy.model_dir}`",
+                metadata.schema_hash,
+                f"Schema hash mismatch: policy has {_json(policy.model_schema_hash)}, bundle has "
+                f"{_json(metadata.schema_hash)} (schema_hash in {metadata_file}); {fix}",
             )
         )
     expected_labels = sorted(policy.model_label_set)
-    found_labels = sorted(metadata["label_set"])
+    found_labels = sorted(metadata.label_set)
     if expected_labels != found_labels:
         failures.append(
             _failure(
@@ -275,54 +323,61 @@ def _check_bundle_matches(
                 metadata_file,
                 expected_labels,
                 found_labels,
-                f"model_label_set {expected_labels} does not match label_set {found_labels} "
-                f"in {metadata_file}; recreate the policy with "
-                f"`taskclf policy create --model-dir {policy.model_dir}`",
+                f"Label set mismatch: policy has {_json(expected_labels)}, bundle has "
+                f"{_json(found_labels)} (label_set in {metadata_file}); {fix}",
             )
         )
 
 
 def _check_store_matches(
-    policy: InferencePolicy,
-    store: dict[str, Any],
-    home: Path,
+    policy: PolicyFields,
+    store: CalibratorStore,
+    home: Home,
     failures: list[DiskCheckFailure],
 ) -> None:
-    store_file = home / str(policy.calibrator_store_dir) / STORE_FILENAME
-    store_hash = store.get("model_schema_hash")
-    if store_hash is not None and store_hash != policy.model_schema_hash:
-        failures.append(
-            _failure(
-                "store_schema_hash_matches",
-                store_file,
-                policy.model_schema_hash,
-                store_hash,
-                f"{store_file} was fitted for model_schema_hash {store_hash!r}, but the policy's "
-                f"is {policy.model_schema_hash!r}; use the calibrator store fitted for this model",
+    store_file = home.path_of(str(policy.calibrator_store_dir)) / STORE_FILENAME
+    bundle_id = PurePosixPath(policy.model_dir).name
+    use_other = "use the calibrator store fitted for this model"
+    for mismatch in store.mismatches(bundle_id=bundle_id, schema_hash=policy.model_schema_hash):
+        if mismatch.field == "model_schema_hash":
+            failures.append(
+                _failure(
+                    "store_schema_hash_matches",
+                    store_file,
+                    policy.model_schema_hash,
+                    mismatch.store_value,
+                    "Calibrator store was fitted against a different schema: store has "
+                    f"{_json(mismatch.store_value)}, policy expects "
+                    f"{_json(policy.model_schema_hash)} ({store_file}); {use_other}",
+                )
             )
-        )
-    bundle_id = store.get("model_bundle_id")
-    bundle_name = PurePosixPath(policy.model_dir).name
-    if bundle_id is not None and bundle_id != bundle_name:
-        failures.append(
-            _failure(
-                "store_bundle_matches",
-                store_file,
-                bundle_name,
-                bundle_id,
-                f"{store_file} was fitted for model bundle {bundle_id!r}, but the policy's "
-                f"model_dir is {policy.model_dir}; use the calibrator store fitted for this model",
+        else:
+            failures.append(
+                _failure(
+                    "store_bundle_matches",
+                    store_file,
+                    bundle_id,
+                    mismatch.store_value,
+                    "Calibrator store was fitted for another model bundle: store has "
+                    f"{_json(mismatch.store_value)}, policy's model_dir is {policy.model_dir} "
+                    f"({store_file}); {use_other}",
+                )
             )
-        )
-    method = store.get("method")
-    if method is not None and method != policy.calibration_method:
+    if store.method_conflict(policy.calibration_method):
         failures.append(
             _failure(
                 "calibration_method_matches",
                 store_file,
-                method,
+                store.method,
                 policy.calibration_method,
-                f"{store_file} calibrates with method {method!r}, but the policy's "
-                f"calibration_method is {policy.calibration_method!r}; set it to {method!r}",
+                f"Calibration method mismatch: policy has {_json(policy.calibration_method)}, "
+                f"store has {_json(store.method)} ({store_file}); set calibration_method to "
+                f"{_json(store.method)} or null (null uses the store's method)",
             )
         )
+
+
+def _json(value: Any) -> str:
+    import json
+
+    return json.dumps(value, ensure_ascii=False)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from taskclf.core.atomic import write_text_atomic
+from taskclf.core.home import Home
 from taskclf.core.jsonio import dumps_json
 from taskclf.core.layout import home_of, policy_path
 from taskclf.core.provenance import current_git_commit, utc_now_iso
@@ -107,4 +107,5 @@ def write_inference_policy_starter_template(models_dir: Path) -> Path:
     issues = validate_document(POLICY_SCHEMA, document)
     if issues:  # the schema and this module disagree: a bug, not a user error
         raise AssertionError(f"starter template breaks the schema: {issues}")
-    return write_text_atomic(policy_path(models_dir), dumps_json(document))
+    home = Home.of_models_dir(models_dir)
+    return home.write_document(home.display(policy_path(models_dir)), document)

@@ -39,14 +39,14 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from taskclf.core.jsonio import JSONFileError, read_file_bytes
-from taskclf.core.layout import policy_path
+from taskclf.core.home import Home
+from taskclf.core.jsonio import JSONFileError
+from taskclf.core.layout import ACTIVE_FILENAME, POLICY_FILENAME
 from taskclf.infer.resolve import (
     ModelResolutionError,
     ResolvedInferenceConfig,
-    _resolve,
+    resolve_with_warnings,
 )
-from taskclf.model_registry import active_path
 
 __all__ = [
     "DEFAULT_CHECK_INTERVAL_S",
@@ -74,10 +74,12 @@ def _stat_key(path: str) -> _StatKey:
     return (info.st_ino, info.st_size, info.st_mtime_ns)
 
 
-def _digest(path: str) -> _Digest:
+def _digest(home: Home, relative: str) -> _Digest:
+    # Read through the home's door like every other read: a link out of the
+    # home is not followed even to compare bytes.
     try:
-        data = read_file_bytes(Path(path))
-    except FileNotFoundError:
+        data = home.read_bytes(relative)
+    except (FileNotFoundError, NotADirectoryError):
         return None
     except JSONFileError as exc:
         # An unreadable file has no bytes to compare; its reason stands in
@@ -118,6 +120,7 @@ class InferencePolicyReloader:
         "_content_interval",
         "_digests",
         "_failure",
+        "_home",
         "_logged_warnings",
         "_models_dir",
         "_next_check",
@@ -147,13 +150,14 @@ class InferencePolicyReloader:
             if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
                 raise ValueError(f"{name} must be a number of seconds >= 0, not {value!r}")
         self._models_dir = Path(os.path.abspath(models_dir))
-        self._policy = str(policy_path(self._models_dir))
-        self._active = str(active_path(self._models_dir))
+        self._home = Home.of_models_dir(self._models_dir)
+        self._policy = str(self._models_dir / POLICY_FILENAME)
+        self._active = str(self._models_dir / ACTIVE_FILENAME)
         self._check_interval = float(check_interval_s)
         self._content_interval = float(content_check_interval_s)
         self._clock = clock
         self._resolve = functools.partial(
-            _resolve,
+            resolve_with_warnings,
             self._models_dir,
             model_dir_override=model_dir_override,
             reject_threshold_override=reject_threshold_override,
@@ -221,7 +225,11 @@ class InferencePolicyReloader:
         return (_stat_key(self._policy), _stat_key(self._active))
 
     def _digest_all(self) -> tuple[_Digest, _Digest]:
-        return (_digest(self._policy), _digest(self._active))
+        models = self._models_dir.name
+        return (
+            _digest(self._home, f"{models}/{POLICY_FILENAME}"),
+            _digest(self._home, f"{models}/{ACTIVE_FILENAME}"),
+        )
 
     def _reload(self) -> ResolvedInferenceConfig | None:
         current = self._config
@@ -229,6 +237,11 @@ class InferencePolicyReloader:
             outcome = self._resolve()
         except ModelResolutionError as exc:
             self._fail(exc.message)
+            return None
+        except (OSError, ValueError) as exc:
+            # Resolution reports bad files in its trail; an error escaping it
+            # (the disk failing, say) must still not take the service down.
+            self._fail(f"resolution failed: {exc}")
             return None
         new = outcome.config
         if new.step.rank > current.step.rank:

@@ -37,35 +37,31 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from types import MappingProxyType
 from typing import Any
 
+from taskclf.core.artifacts import ArtifactError, CalibratorStore, thaw_json
 from taskclf.core.errors import (
     DiskCheckFailure,
-    PolicyDiskCheckError,
     PolicyFileError,
     PolicySchemaError,
     PolicyValidationError,
 )
+from taskclf.core.home import Home
 from taskclf.core.inference_policy import (
     DEFAULT_REJECT_THRESHOLD,
     InferencePolicy,
-    read_inference_policy,
-    validate_policy,
+    read_policy_of,
 )
-from taskclf.core.layout import home_of, policy_path
-from taskclf.core.policy_checks import inside_home
-from taskclf.core.schemas import CALIBRATOR_STORE_SCHEMA, POLICY_SCHEMA, validate_value
+from taskclf.core.layout import policy_path
+from taskclf.core.policy_checks import inspect_policy_artifacts
+from taskclf.core.schemas import POLICY_SCHEMA, validate_value
 from taskclf.model_registry import (
-    STORE_FILENAME,
     ActivePointerError,
     BundleRecord,
     ExcludedBundle,
     SelectionReport,
-    _display,
-    _read_document,
-    _thaw,
     active_path,
     compatibility_reason,
     read_active_pointer,
@@ -77,11 +73,13 @@ __all__ = [
     "IDENTITY_CALIBRATION",
     "InvalidOverrideError",
     "ModelResolutionError",
+    "Resolution",
     "ResolutionStep",
     "ResolvedInferenceConfig",
     "TrailCode",
     "TrailEntry",
     "resolve_inference_config",
+    "resolve_with_warnings",
 ]
 
 logger = logging.getLogger(__name__)
@@ -247,7 +245,7 @@ class ResolvedInferenceConfig:
             "calibration_method": self.calibration_method,
             "policy": None if self.policy is None else self.policy.to_dict(),
             "trail": [entry.to_dict() for entry in self.trail],
-            "metadata": _thaw(self.metadata),
+            "metadata": thaw_json(self.metadata),
             "selection": None if self.selection is None else self.selection.to_dict(),
         }
 
@@ -334,8 +332,12 @@ class _Requirements:
 
 
 @dataclass(frozen=True, slots=True)
-class _Outcome:
-    """A resolution and the warnings it asks to log (logged by the caller)."""
+class Resolution:
+    """A resolved configuration and the warnings it asks to log (logged by the caller).
+
+    Returned by :func:`resolve_with_warnings`, for callers (such as the
+    reloader) that decide themselves which warnings to log and when.
+    """
 
     config: ResolvedInferenceConfig
     warnings: tuple[str, ...]
@@ -349,15 +351,14 @@ def _policy_reason_for(failure: DiskCheckFailure, policy: InferencePolicy) -> st
     return failure.message
 
 
-def _policy_step(models_dir: Path, home: Path, required: _Requirements) -> _Choice | TrailEntry:
-    path = policy_path(models_dir)
-    display = _display(home, path)
+def _policy_step(models_dir: Path, home: Home, required: _Requirements) -> _Choice | TrailEntry:
+    display = home.display(policy_path(models_dir))
 
     def skip(code: TrailCode, reason: str) -> TrailEntry:
         return TrailEntry(step=ResolutionStep.POLICY, code=code, reason=reason)
 
     try:
-        policy = read_inference_policy(path)
+        policy = read_policy_of(models_dir)
     except FileNotFoundError:
         return skip(TrailCode.MISSING, f"{display} does not exist")
     except PolicySchemaError as exc:
@@ -367,11 +368,11 @@ def _policy_step(models_dir: Path, home: Path, required: _Requirements) -> _Choi
         return skip(TrailCode.INVALID, f"{display} {exc.reason}")
     except PolicyValidationError as exc:
         return skip(TrailCode.INVALID, f"{display} is invalid: {exc.message}")
-    try:
-        validate_policy(policy, models_dir)
-    except PolicyDiskCheckError as exc:
-        reasons = [_policy_reason_for(failure, policy) for failure in exc.failures]
-        if any(failure.check.startswith("calibrator_store") for failure in exc.failures):
+    # Every file the policy names is read once, here; the documents are used as read.
+    found = inspect_policy_artifacts(policy, home)
+    if found.failures or found.metadata is None:
+        reasons = [_policy_reason_for(failure, policy) for failure in found.failures]
+        if any(failure.check.startswith("calibrator_store") for failure in found.failures):
             # Threshold and calibration go together: never keep the threshold
             # while dropping the calibration it was tuned on.
             reasons.append(
@@ -379,9 +380,13 @@ def _policy_step(models_dir: Path, home: Path, required: _Requirements) -> _Choi
                 "scores, so the policy is not used without its calibrator store"
             )
         return skip(TrailCode.DISK_CHECK, "; ".join(reasons))
-    bundle = read_bundle(Path(policy.model_dir), home=home, require_metrics=False)
-    if not bundle.valid:  # changed on disk since validate_policy looked
-        return skip(TrailCode.DISK_CHECK, f"policy's model_dir: {bundle.reason}")
+    bundle = BundleRecord(
+        bundle_id=PurePosixPath(policy.model_dir).name,
+        model_dir=policy.model_dir,
+        path=home.path_of(policy.model_dir),
+        valid=True,
+        metadata=found.metadata.document,
+    )
     problem = compatibility_reason(
         bundle, schema_hash=required.schema_hash, label_set=required.label_set
     )
@@ -390,33 +395,21 @@ def _policy_step(models_dir: Path, home: Path, required: _Requirements) -> _Choi
             TrailCode.INCOMPATIBLE,
             f"policy's model {policy.model_dir} is incompatible: {problem}",
         )
-    store_dir = policy.calibrator_store_dir
-    if store_dir is None:
+    if found.store is None or policy.calibrator_store_dir is None:
         return _Choice(ResolutionStep.POLICY, bundle, policy)
-    store_path = inside_home(home, store_dir)
-    document, reason = (
-        (None, f"{store_dir} leads outside TASKCLF_HOME")
-        if store_path is None
-        else _read_document(
-            store_path / STORE_FILENAME, f"{store_dir}/{STORE_FILENAME}", CALIBRATOR_STORE_SCHEMA
-        )
-    )
-    if document is None or store_path is None:
-        return skip(TrailCode.DISK_CHECK, f"policy's calibrator store: {reason}")
-    method = policy.calibration_method or document.get("method")
     return _Choice(
         ResolutionStep.POLICY,
         bundle,
         policy,
-        store_dir=store_dir,
-        store_path=Path(os.path.abspath(home / store_dir)),
-        method=method,
+        store_dir=policy.calibrator_store_dir,
+        store_path=home.path_of(policy.calibrator_store_dir),
+        method=found.store.method_for(policy.calibration_method),
     )
 
 
-def _active_step(models_dir: Path, home: Path, required: _Requirements) -> _Choice | TrailEntry:
+def _active_step(models_dir: Path, home: Home, required: _Requirements) -> _Choice | TrailEntry:
     path = active_path(models_dir)
-    display = _display(home, path)
+    display = home.display(path)
 
     def skip(code: TrailCode, reason: str) -> TrailEntry:
         return TrailEntry(step=ResolutionStep.ACTIVE, code=code, reason=reason)
@@ -427,7 +420,7 @@ def _active_step(models_dir: Path, home: Path, required: _Requirements) -> _Choi
         return skip(TrailCode.MISSING, f"{display} does not exist")
     except ActivePointerError as exc:
         return skip(TrailCode.INVALID, f"{display} {exc.reason}")
-    bundle = read_bundle(Path(pointer.model_dir), home=home)
+    bundle = read_bundle(Path(pointer.model_dir), home=home.given)
     if not bundle.valid:
         return skip(
             TrailCode.UNUSABLE,
@@ -445,16 +438,16 @@ def _active_step(models_dir: Path, home: Path, required: _Requirements) -> _Choi
     return _Choice(ResolutionStep.ACTIVE, bundle)
 
 
-def _override_path(home: Path, value: str | os.PathLike[str]) -> Path:
+def _override_path(home: Home, value: str | os.PathLike[str]) -> Path:
     path = Path(value)
-    return Path(os.path.abspath(path if path.is_absolute() else home / path))
+    return Path(os.path.abspath(path if path.is_absolute() else home.given / path))
 
 
 def _override_step(
-    models_dir: Path, home: Path, value: str | os.PathLike[str], required: _Requirements
+    models_dir: Path, home: Home, value: str | os.PathLike[str], required: _Requirements
 ) -> _Choice:
     bundle = read_bundle(
-        _override_path(home, value), home=home, confine=False, require_metrics=False
+        _override_path(home, value), home=home.given, confine=False, require_metrics=False
     )
 
     def fail(reason: str) -> InvalidOverrideError:
@@ -489,46 +482,48 @@ def _check_threshold(models_dir: Path, value: float) -> None:
 
 
 def _store_override(
-    models_dir: Path, home: Path, value: str | os.PathLike[str], bundle: BundleRecord
+    models_dir: Path, home: Home, value: str | os.PathLike[str], bundle: BundleRecord
 ) -> tuple[str, Path, str | None]:
     path = _override_path(home, value)
-    display = _display(home, path)
+    display = home.display(path)
 
     def fail(reason: str) -> InvalidOverrideError:
         return InvalidOverrideError(
             models_dir=models_dir, field="calibrator_store_override", value=value, reason=reason
         )
 
-    if not path.is_dir():
-        raise fail(f"{display} is not a calibrator store folder")
-    document, reason = _read_document(
-        path / STORE_FILENAME, f"{display}/{STORE_FILENAME}", CALIBRATOR_STORE_SCHEMA
-    )
-    if document is None:
-        raise fail(str(reason))
-    store_bundle = document.get("model_bundle_id")
-    if store_bundle is not None and store_bundle != bundle.bundle_id:
+    # An override names its folder itself, inside the home or not; the
+    # store's own files are read from inside that folder.
+    try:
+        store = CalibratorStore.read(Home.at(path), ".")
+    except ArtifactError as exc:
+        if exc.missing and not path.is_dir():
+            raise fail(f"{display} is not a calibrator store folder") from exc
+        raise fail(f"{display}/{exc.message}") from exc
+    mismatches = store.mismatches(bundle_id=bundle.bundle_id, schema_hash=str(bundle.schema_hash))
+    for mismatch in mismatches:
+        if mismatch.field == "model_bundle_id":
+            raise fail(
+                f"the store was fitted for model bundle {mismatch.store_value!r}, "
+                f"not {mismatch.expected!r}"
+            )
         raise fail(
-            f"the store was fitted for model bundle {store_bundle!r}, not {bundle.bundle_id!r}"
+            f"the store was fitted for model_schema_hash {mismatch.store_value!r}, "
+            f"not {mismatch.expected!r}"
         )
-    store_hash = document.get("model_schema_hash")
-    if store_hash is not None and store_hash != bundle.schema_hash:
-        raise fail(
-            f"the store was fitted for model_schema_hash {store_hash!r}, not {bundle.schema_hash!r}"
-        )
-    method = document.get("method")
-    return display, path, method if isinstance(method, str) else None
+    # The override replaces the store, so its own method is the one used.
+    return display, path, store.method_for(None)
 
 
 def _no_model_error(
-    models_dir: Path, home: Path, trail: list[TrailEntry], selection: SelectionReport
+    models_dir: Path, home: Home, trail: list[TrailEntry], selection: SelectionReport
 ) -> ModelResolutionError:
     lines = [f"no model bundle could be resolved in {models_dir}:"]
     lines += [f"  {entry}" for entry in trail]
     if selection.excluded:
         lines.append("excluded bundles:")
         lines += [f"  {excluded}" for excluded in selection.excluded]
-    models = _display(home, models_dir)
+    models = home.display(models_dir)
     lines.append(
         f"fix: train a model bundle into {models}/<run_id>/ (metadata.json and metrics.json), "
         f"or repair the files above; then `taskclf policy create --model-dir {models}/<run_id>`"
@@ -538,7 +533,7 @@ def _no_model_error(
     )
 
 
-def _resolve(
+def resolve_with_warnings(
     models_dir: Path,
     *,
     model_dir_override: str | os.PathLike[str] | None = None,
@@ -546,10 +541,14 @@ def _resolve(
     calibrator_store_override: str | os.PathLike[str] | None = None,
     required_schema_hash: str | None = None,
     required_label_set: Iterable[str] | None = None,
-) -> _Outcome:
-    """Resolve without logging; the warnings to log come back with the result."""
+) -> Resolution:
+    """Resolve as :func:`resolve_inference_config` does, without logging.
+
+    Returns the configuration and the warnings it would log; raises what
+    :func:`resolve_inference_config` raises.
+    """
     models_dir = Path(os.path.abspath(models_dir))
-    home = home_of(models_dir)
+    home = Home.of_models_dir(models_dir)
     required = _Requirements(
         required_schema_hash,
         None if required_label_set is None else tuple(sorted(set(required_label_set))),
@@ -585,7 +584,7 @@ def _resolve(
                         step=ResolutionStep.BEST_MODEL,
                         code=TrailCode.NO_BUNDLE,
                         reason=(
-                            f"no valid, compatible model bundle in {_display(home, models_dir)}"
+                            f"no valid, compatible model bundle in {home.display(models_dir)}"
                             + (f" ({how_many} excluded)" if how_many else "")
                         ),
                     )
@@ -606,11 +605,11 @@ def _resolve(
 def _finish(
     choice: _Choice,
     models_dir: Path,
-    home: Path,
+    home: Home,
     trail: list[TrailEntry],
     threshold_override: float | None,
     store_override: str | os.PathLike[str] | None,
-) -> _Outcome:
+) -> Resolution:
     policy = choice.policy
     origin = "the policy" if policy is not None else "the code default"
     threshold = DEFAULT_REJECT_THRESHOLD if policy is None else policy.reject_threshold
@@ -659,10 +658,10 @@ def _finish(
         trail=tuple(trail),
         selection=choice.selection,
     )
-    return _Outcome(config, _warnings_for(config, home, models_dir))
+    return Resolution(config, _warnings_for(config, home, models_dir))
 
 
-def _warnings_for(config: ResolvedInferenceConfig, home: Path, models_dir: Path) -> tuple[str, ...]:
+def _warnings_for(config: ResolvedInferenceConfig, home: Home, models_dir: Path) -> tuple[str, ...]:
     used = f"using {config.model_dir} ({config.step})"
     warnings = [
         f"{'inference policy' if entry.step is ResolutionStep.POLICY else 'active pointer'} "
@@ -671,7 +670,7 @@ def _warnings_for(config: ResolvedInferenceConfig, home: Path, models_dir: Path)
         if entry.broken
     ]
     if config.step is ResolutionStep.ACTIVE:
-        active = _display(home, active_path(models_dir))
+        active = home.display(active_path(models_dir))
         warnings.append(
             f"{active} is deprecated: {used}; make it the inference policy with "
             f"`taskclf policy create --model-dir {config.model_dir}`"
@@ -720,7 +719,7 @@ def resolve_inference_config(
         ModelResolutionError: no step resolved a bundle; the message lists
             each step's reason and every excluded bundle.
     """
-    outcome = _resolve(
+    outcome = resolve_with_warnings(
         models_dir,
         model_dir_override=model_dir_override,
         reject_threshold_override=reject_threshold_override,
