@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -36,8 +37,18 @@ def run_taskclf(
     env: Mapping[str, str] | None = None,
     timeout: float = 60,
     input: str | None = None,
+    memory_limit: int | None = None,
 ) -> Result:
-    """Run the ``taskclf`` console script with ``args`` in ``cwd``; return what it printed."""
+    """Run the ``taskclf`` console script with ``args`` in ``cwd``; return what it printed.
+
+    ``memory_limit`` caps the child's address space (bytes), so a run that would read a
+    huge file into memory fails in the child instead of exhausting the machine.
+    """
+
+    def limit() -> None:
+        if memory_limit is not None:
+            resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
+
     completed = subprocess.run(
         [str(console_script()), *(str(arg) for arg in args)],
         cwd=cwd,
@@ -49,6 +60,7 @@ def run_taskclf(
         errors="surrogateescape",
         check=False,
         timeout=timeout,
+        preexec_fn=limit if memory_limit is not None else None,
     )
     return Result(completed.stdout, completed.stderr, completed.returncode)
 
