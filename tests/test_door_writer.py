@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -198,3 +199,34 @@ class TestStaleTemporaryFiles:
         assert result.code == 0, result
         assert not stale.exists()
         assert fresh.exists()
+
+
+_BIG_EDIT = """\
+#!{python}
+import json, sys
+path = sys.argv[-1]
+document = json.load(open(path, encoding="utf-8"))
+document["per_user_reject_thresholds"] = {{f"user_{{i:06d}}": 0.5 for i in range({users})}}
+open(path, "w", encoding="utf-8").write(json.dumps(document, indent=2) + "\\n")
+"""
+
+
+class TestEditCannotWriteOverTheLimit:
+    """`policy edit` never saves a copy whose size is over the 1 MiB read limit."""
+
+    def test_big_copy_refused(self, home: Path, tmp_path: Path) -> None:
+        assert run_taskclf("policy", "create", *RUN_001, cwd=home).code == 0
+        live = home / "models" / "inference_policy.json"
+        before = live.read_bytes()
+        editor = tmp_path / "big-editor"
+        editor.write_text(_BIG_EDIT.format(python=sys.executable, users=50_000))
+        editor.chmod(0o755)
+        edit_tmp = tmp_path / "edit-tmp"
+        edit_tmp.mkdir()
+        env = {"EDITOR": str(editor), "VISUAL": "", "TMPDIR": str(edit_tmp)}
+        result = run_taskclf("policy", "edit", cwd=home, env=env, input="n\n", timeout=60)
+        assert_clean(result)
+        assert result.code == 1
+        assert any(size in result.stdout + result.stderr for size in SIZE)
+        assert "Saved" not in result.stdout
+        assert live.read_bytes() == before
