@@ -170,7 +170,7 @@ class TestNothingOverTheReadLimitIsWritten:
         before = live.read_bytes()
         row = '{{"label": "code", "predicted": "code", "confidence": 0.95, "user_id": "u{:06d}"}}\n'
         with (home / "scores.jsonl").open("w") as stream:
-            stream.writelines(row.format(i) for i in range(50_000))
+            stream.writelines(row.format(i) for i in range(60_000))
         result = run_taskclf(
             "policy", "tune-reject", "--scores", "scores.jsonl", *RUN_001, "--no-calibrator",
             "--thresholds", "0.5,0.9", "--per-user", "--min-user-samples", "1", "--write-policy",

@@ -1,15 +1,17 @@
 """The console script's entry point: Ctrl-C, a closed reader and a closed stdout, handled.
 
-This module imports nothing but :mod:`os` and :mod:`sys`, and imports the
-command line itself inside :func:`entry_point`, so that Ctrl-C at any moment
-after start-up ends with one line and exit code 130, never a traceback.
+This module imports nothing but :mod:`os` and :mod:`sys` (both loaded with the
+interpreter), and imports the command line itself inside :func:`entry_point`,
+so that Ctrl-C at any moment once taskclf's code runs ends with one line and
+exit code 130, never a traceback. (Ctrl-C in the few milliseconds before
+that, while the interpreter itself and pip's script wrapper start, is
+Python's own to report.)
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import sys
 from typing import Any
 
@@ -60,11 +62,13 @@ def entry_point() -> None:
         _silence_stdout()
         reason = exc.strerror or str(exc)
         code = _say(
-            f"could not write the report to standard output ({reason}); "
+            f"could not write the report to stdout ({reason}); "
             "whatever the command did before is done",
             1,
         )
     # From here on Ctrl-C changes nothing: the outcome is decided.
+    import signal
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     sys.exit(code)
 

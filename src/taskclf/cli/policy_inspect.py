@@ -82,6 +82,7 @@ class FileReport:
     issues: tuple[Any, ...] = ()
     failures: tuple[Any, ...] = ()
     disk_checked: bool = False
+    store_method: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -110,18 +111,28 @@ class FileReport:
         }
 
 
-def check_policy_file(path: Path, models_dir: Path, *, disk_checks: bool) -> FileReport:
-    """Read ``path`` as a policy and check it; never raises for bad content."""
+def check_policy_file(
+    path: Path, models_dir: Path, *, disk_checks: bool, home_policy: bool = False
+) -> FileReport:
+    """Read ``path`` as a policy and check it; never raises for bad content.
+
+    ``home_policy`` says ``path`` is the policy of ``models_dir`` itself: it is
+    then read from inside TASKCLF_HOME only (a link out of the home is
+    refused), as inference reads it. A FILE named on the command line is read
+    where it is.
+    """
+    from taskclf.core.home import Home
     from taskclf.core.inference_policy import (
         PolicyFileError,
         PolicySchemaError,
-        check_policy_artifacts,
         read_inference_policy,
+        read_policy_of,
     )
+    from taskclf.core.policy_checks import inspect_policy_artifacts
 
     report = FileReport(file=path)
     try:
-        report.policy = read_inference_policy(path)
+        report.policy = read_policy_of(models_dir) if home_policy else read_inference_policy(path)
     except FileNotFoundError:
         report.exists = False
         return report
@@ -133,14 +144,18 @@ def check_policy_file(path: Path, models_dir: Path, *, disk_checks: bool) -> Fil
         return report
     if disk_checks:
         report.disk_checked = True
-        report.failures = check_policy_artifacts(report.policy, models_dir)
+        found = inspect_policy_artifacts(report.policy, Home.of_models_dir(models_dir))
+        report.failures = found.failures
+        report.store_method = None if found.store is None else found.store.method
     return report
 
 
 def run_show(args: argparse.Namespace, ctx: Context) -> int:
     """Print the current policy, or say why there is no usable one."""
     shown = ctx.display(ctx.policy_file)
-    report = check_policy_file(ctx.policy_file, ctx.models_dir, disk_checks=True)
+    report = check_policy_file(
+        ctx.policy_file, ctx.models_dir, disk_checks=True, home_policy=True
+    )
     if not report.exists:
         fallback = describe_fallback(ctx)
         ctx.out(f"No inference policy at {shown}.")
@@ -160,7 +175,7 @@ def run_show(args: argparse.Namespace, ctx: Context) -> int:
         ctx.emit_json(False, exists=True, valid=False, report=report.to_dict(), fallback=fallback)
         return EXIT_INVALID
     ctx.out(f"Inference policy: {shown}")
-    ctx.out("\n".join(policy_summary(report.policy)))
+    ctx.out("\n".join(policy_summary(report.policy, store_method=report.store_method)))
     broken_fallback = describe_fallback(ctx) if report.failures else None
     if report.failures:
         ctx.out(f"Disk checks: {len(report.failures)} failed, so inference ignores this policy:")
@@ -189,7 +204,9 @@ def run_validate(args: argparse.Namespace, ctx: Context) -> int:
     else:
         targets = [(ctx.policy_file, ctx.models_dir)]
     reports = [
-        check_policy_file(path, models_dir, disk_checks=not args.no_disk_checks)
+        check_policy_file(
+            path, models_dir, disk_checks=not args.no_disk_checks, home_policy=not args.files
+        )
         for path, models_dir in targets
     ]
     for report in reports:

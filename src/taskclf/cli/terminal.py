@@ -18,9 +18,12 @@ import re
 
 __all__ = ["terminal_text", "value_text"]
 
-# C0 controls but the line feed, DEL, C1 controls, and the Unicode controls that
-# reorder or hide text (bidirectional overrides and isolates, BOM/zero-width no-break).
-_OTHER_CONTROLS = "\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff"
+# C0 controls but the line feed, DEL, C1 controls, the Unicode controls that
+# reorder or hide text (bidirectional overrides and isolates, BOM/zero-width
+# no-break), and lone surrogates.
+# Lone surrogates stand for bytes that are not UTF-8 (a folder name read with
+# surrogateescape); printed raw, they would put those bytes on the terminal.
+_OTHER_CONTROLS = "\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff\ud800-\udfff"
 _UNSAFE = re.compile(f"[\x00-\x09\x0b-\x1f{_OTHER_CONTROLS}]")
 _UNSAFE_IN_VALUE = re.compile(f"[\x00-\x1f{_OTHER_CONTROLS}]")
 _SHORT = {"\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}

@@ -44,7 +44,7 @@ STALE_TEMP_SECONDS = 60
 """Age after which a temporary file of ours is taken as left by a killed writer."""
 
 # ".<name>.<12 hex digits>.tmp": the names this module gives its temporary files.
-_TEMP_NAME = re.compile(r"\.(?P<name>.+)\.[0-9a-f]{12}\.tmp\Z", re.DOTALL)
+_TEMP_NAME = re.compile(r"\.(?P<name>.+)\.[A-Za-z0-9_]{6,}\.tmp\Z", re.DOTALL)
 
 
 class UnsafeTargetError(OSError):
