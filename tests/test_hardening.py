@@ -211,7 +211,7 @@ def _modules_after(argv: list[str]) -> set[str]:
 
 
 class TestStartUpImports:
-    """--help, --version and printing a schema import no validation library (start-up cost)."""
+    """--help, --version, completion and printing a schema import no validation library."""
 
     @pytest.mark.parametrize(
         "argv",
@@ -222,6 +222,7 @@ class TestStartUpImports:
             ["policy", "schema"],
             ["policy", "schema", "--list"],
             ["policy", "schema", "model_metadata.v1", "--bundled"],
+            ["completion", "bash"],
         ],
     )
     def test_no_validation_library(self, argv: list[str]) -> None:

@@ -135,8 +135,8 @@ class TestWheel:
         data = {n for n in names if not n.endswith(".py") and ".dist-info/" not in n}
         schemas = {f"taskclf/schemas/{p.name}" for p in (REPO_ROOT / "schemas").glob("*.json")}
         shipped = REPO_ROOT / "src" / "taskclf" / "completions"
-        found = shipped.iterdir() if shipped.is_dir() else iter(())
-        completions = {f"taskclf/completions/{p.name}" for p in found}
+        completions = {f"taskclf/completions/{p.name}" for p in shipped.iterdir()}
+        assert len(completions) == 3  # bash, zsh, fish
         assert data == {"taskclf/py.typed", *schemas, *completions}
         assert not [n for n in names if n.startswith(("tests/", "schemas/", "examples/"))]
         (licence,) = [n for n in names if n.endswith(".dist-info/licenses/LICENSE")]

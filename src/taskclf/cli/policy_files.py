@@ -40,6 +40,8 @@ def register(commands: Any, shared: argparse.ArgumentParser) -> None:
         help="delete the current policy (inference then falls back)",
         description="Delete models/inference_policy.json and say what inference falls "
         "back to. Asks for confirmation on a terminal; pass --yes in scripts.",
+        examples="examples:\n  taskclf policy remove\n"
+        "  taskclf policy remove --yes --format json\n\n",
     )
     remove.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     add_output_options(remove)
@@ -53,6 +55,8 @@ def register(commands: Any, shared: argparse.ArgumentParser) -> None:
         description="Write a starter models/inference_policy.json with placeholder values "
         "(models/<run_id>, <schema_hash>, ...) and a _help note, for editing by hand. "
         "Prefer `taskclf policy create`, which fills the values from the model bundle.",
+        examples="examples:\n  taskclf --home /srv/taskclf policy init\n"
+        "  taskclf policy init --force\n\n",
     )
     init.add_argument("--force", action="store_true", help="overwrite an existing policy")
     add_output_options(init)
@@ -68,8 +72,8 @@ def register(commands: Any, shared: argparse.ArgumentParser) -> None:
         f"With --check, compare {DEFAULT_TEMPLATE_PATH} (or --output FILE) with it and "
         "exit 1 with a diff when they differ (a CI drift check). With --output alone, "
         "write the template to FILE.",
-        examples=f"regenerate the checked-in copy:\n  taskclf policy template --output "
-        f"{DEFAULT_TEMPLATE_PATH}\n\n",
+        examples=f"examples:\n  taskclf policy template --check\n"
+        f"  taskclf policy template --output {DEFAULT_TEMPLATE_PATH}\n\n",
     )
     template.add_argument("--check", action="store_true", help="compare instead of printing")
     template.add_argument(
@@ -86,9 +90,8 @@ def register(commands: Any, shared: argparse.ArgumentParser) -> None:
         description="Print one of the JSON Schemas (draft-07) taskclf validates with, so an "
         "editor or another validator can use it: NAME is one of --list, by default the policy's. "
         "Every shipped schema stands alone; --bundled also inlines any $ref to another file.",
-        examples="print the policy schema, list the others, save a bundled one:\n"
-        "  taskclf policy schema\n  taskclf policy schema --list\n"
-        "  taskclf policy schema model_metadata.v1 --bundled --output metadata.schema.json\n\n",
+        examples="examples:\n  taskclf policy schema\n  taskclf policy schema --list\n"
+        "  taskclf policy schema model_metadata.v1 --bundled --output schema.json\n\n",
     )
     schema.add_argument(
         "name",
