@@ -15,7 +15,7 @@ version=$("$python" -c 'import taskclf; print(taskclf.__version__)')
 include=$(mktemp)
 trap 'rm -f "$include"' EXIT
 "$python" man/examples.py > "$include"
-SOURCE_DATE_EPOCH=1795737600 "$python" -c "from argparse_manpage.cli import main; main()" \
+SOURCE_DATE_EPOCH=1796083200 "$python" -c "from argparse_manpage.cli import main; main()" \
   --include "$include" \
   --module taskclf.cli.main --function build_parser \
   --project-name taskclf --prog taskclf --version "$version" \
