@@ -24,7 +24,16 @@ import pytest
 from conftest import REPO_ROOT
 
 # Folders the tests read, all of which the sdist must carry whole.
-_TEST_INPUTS = ("tests", "examples", "configs", "man", "schemas", "src", "completions")
+_TEST_INPUTS = (
+    "tests",
+    "examples",
+    "configs",
+    "man",
+    "schemas",
+    "src",
+    "completions",
+    "schemastore",
+)
 # Produced by running things in a checkout; never part of a distribution.
 _LOCAL_ONLY = shutil.ignore_patterns(
     ".git",
