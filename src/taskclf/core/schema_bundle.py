@@ -47,34 +47,36 @@ def bundle_schema(
     if name not in docs:
         raise SchemaResourceError(f"no schema named {name!r}; known: {', '.join(sorted(docs))}")
     by_id = {str(doc["$id"]): doc for doc in docs.values()}
-    root = copy.deepcopy(dict(docs[name]))
+    root = docs[name]
     root_id = str(root["$id"])
-    definitions: dict[str, Any] = dict(root.get("definitions", {}))
+    taken = set(root.get("definitions", {}))  # names already used in definitions
+    added: dict[str, Any] = {}  # the inlined targets, by their new name
     inlined: dict[str, str] = {}  # absolute target URI -> its name in definitions
 
     def local_name(fragment: str) -> str:
         wanted = unquote(fragment.rstrip("/").rsplit("/", 1)[-1]) or "document"
         candidate, number = wanted, 2
-        while candidate in definitions:
+        while candidate in taken:
             candidate, number = f"{wanted}_{number}", number + 1
+        taken.add(candidate)
         return candidate
 
     def rewrite(node: Any, base: str) -> Any:
         """``node`` (a schema) with every ``$ref`` rewritten."""
-        if not isinstance(node, dict):
-            return node  # a boolean schema
+        if not isinstance(node, Mapping):
+            return copy.deepcopy(node)  # a boolean schema
         result: dict[str, Any] = {}
         for key, value in node.items():
             if key == "$ref" and isinstance(value, str):
                 result[key] = ref_to(urljoin(base, value))
-            elif key in _SCHEMA_MAPS and isinstance(value, dict):
+            elif key in _SCHEMA_MAPS and isinstance(value, Mapping):
                 result[key] = {k: rewrite(v, base) for k, v in value.items()}
             elif key in _SCHEMA_LISTS and isinstance(value, list):
                 result[key] = [rewrite(item, base) for item in value]
             elif key in _SCHEMA_VALUES:
                 result[key] = rewrite(value, base)
             else:
-                result[key] = value  # annotations and data (enum, default, ...)
+                result[key] = copy.deepcopy(value)  # annotations and data (enum, default, ...)
         return result
 
     def ref_to(target: str) -> str:
@@ -85,17 +87,16 @@ def bundle_schema(
             if document_uri not in by_id:
                 raise SchemaResourceError(f"$ref {target} names no schema shipped with taskclf")
             found = _resolve_pointer(by_id[document_uri], fragment, target)
+            # Named before it is rewritten, so a $ref that loops back finds it.
             inlined[target] = local_name(fragment)
-            definitions[inlined[target]] = {}  # reserve the name (refs may loop back)
             part = {k: v for k, v in found.items() if k not in {"$id", "$schema"}}
-            definitions[inlined[target]] = rewrite(part, document_uri)
+            added[inlined[target]] = rewrite(part, document_uri)
         return "#/definitions/" + inlined[target]
 
-    bundled = rewrite(root, root_id)
-    if inlined:
-        bundled["definitions"] = {**bundled.get("definitions", {}), **_only_new(definitions, root)}
-    result: dict[str, Any] = bundled
-    return result
+    bundled: dict[str, Any] = rewrite(root, root_id)
+    if added:
+        bundled["definitions"] = {**bundled.get("definitions", {}), **added}
+    return bundled
 
 
 # Draft-07 keywords whose values hold schemas: a map of them, a list of them, or one.
@@ -115,12 +116,6 @@ _SCHEMA_VALUES = frozenset(
         "else",
     }
 )
-
-
-def _only_new(definitions: Mapping[str, Any], root: Mapping[str, Any]) -> dict[str, Any]:
-    # The root's own definitions were rewritten with the rest of the root.
-    own = root.get("definitions", {})
-    return {key: value for key, value in definitions.items() if key not in own}
 
 
 def _resolve_pointer(document: Mapping[str, Any], fragment: str, target: str) -> Mapping[str, Any]:
