@@ -10,7 +10,13 @@ cd "$(dirname "$0")/.."
 out=${1:-man/taskclf.1}
 python=${PYTHON:-python3}
 version=$("$python" -c 'import taskclf; print(taskclf.__version__)')
-SOURCE_DATE_EPOCH=1795737600 "$python" -c "from argparse_manpage.cli import main; main()" \
+# argparse-manpage leaves out subcommand epilogs: the EXAMPLES section comes from
+# man/examples.py, which reads each command's examples from the same parser.
+include=$(mktemp)
+trap 'rm -f "$include"' EXIT
+"$python" man/examples.py > "$include"
+SOURCE_DATE_EPOCH=1796083200 "$python" -c "from argparse_manpage.cli import main; main()" \
+  --include "$include" \
   --module taskclf.cli.main --function build_parser \
   --project-name taskclf --prog taskclf --version "$version" \
   --description "validate and manage the taskclf inference policy" \

@@ -91,8 +91,8 @@ def _exactly_one_mebibyte(target: Path) -> None:
 INVALID = [
     *_folder_cases("invalid"),
     Case("directory_at_path", _directory, ("inference_policy.json: is a directory, not a file",)),
-    Case("symlink_loop", _symlink_loop, ("cannot be opened: Too many levels of symbolic links",)),
-    Case("two_symlinks_in_a_loop", _two_link_loop, ("Too many levels of symbolic links",)),
+    Case("symlink_loop", _symlink_loop, ("cannot be opened: ", "symbolic links")),
+    Case("two_symlinks_in_a_loop", _two_link_loop, ("symbolic links",)),
     Case("fifo_at_path", _fifo, ("is not a regular file",)),
     Case("deeply_nested_brackets", _deeply_nested, ("is nested more than 64 levels deep",)),
     Case(

@@ -25,6 +25,9 @@ from taskclf.core.provenance import UNKNOWN_COMMIT
 from conftest import policy_schema_from_file
 
 SCHEMA = policy_schema_from_file()
+# What a policy in a checkout sets "$schema" to: a path relative to the policy file (a URL
+# nobody serves would make editors stop validating).
+SCHEMA_POINTER = "../../schemas/inference_policy.v1.json"
 SCHEMA_DEFAULTS = {
     name: spec["default"] for name, spec in SCHEMA["properties"].items() if "default" in spec
 }
@@ -170,10 +173,10 @@ class TestDictForm:
         assert list(policy.to_dict()) == list(SCHEMA["properties"])
 
     def test_schema_key_first_then_notes_then_fields(self, policy_document: dict[str, Any]) -> None:
-        document = {"_note": "n", **policy_document, "$schema": SCHEMA["$id"], "_help": {}}
+        document = {"_note": "n", **policy_document, "$schema": SCHEMA_POINTER, "_help": {}}
         policy = InferencePolicy.from_dict(document)
         assert list(policy.to_dict()) == ["$schema", "_note", "_help", *SCHEMA["properties"]]
-        assert dict(policy.annotations) == {"_note": "n", "$schema": SCHEMA["$id"], "_help": {}}
+        assert dict(policy.annotations) == {"_note": "n", "$schema": SCHEMA_POINTER, "_help": {}}
 
     def test_to_json_is_the_dict(self, policy_document: dict[str, Any]) -> None:
         policy = InferencePolicy.from_dict(policy_document)

@@ -97,7 +97,8 @@ def policy_documents(draw: st.DrawFn) -> dict[str, Any]:
         "git_commit": st.text(_text_chars, max_size=40),
         "per_user_reject_thresholds": st.none()
         | st.dictionaries(non_empty_text, probabilities, max_size=3),
-        "$schema": st.just(SCHEMA["$id"]),
+        # A path relative to the policy file, as the README tells editors to use.
+        "$schema": st.just("../../schemas/inference_policy.v1.json"),
     }
     for name, strategy in optional.items():
         if draw(st.booleans()):

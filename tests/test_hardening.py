@@ -215,9 +215,20 @@ def _modules_after(argv: list[str]) -> set[str]:
 
 
 class TestStartUpImports:
-    """--help and --version import no validation library (start-up cost)."""
+    """--help, --version, completion and printing a schema import no validation library."""
 
-    @pytest.mark.parametrize("argv", [["--help"], ["--version"], ["policy", "--help"]])
+    @pytest.mark.parametrize(
+        "argv",
+        [
+            ["--help"],
+            ["--version"],
+            ["policy", "--help"],
+            ["policy", "schema"],
+            ["policy", "schema", "--list"],
+            ["policy", "schema", "model_metadata.v1", "--bundled"],
+            ["completion", "bash"],
+        ],
+    )
     def test_no_validation_library(self, argv: list[str]) -> None:
         modules = _modules_after(argv)
         assert "taskclf.cli.main" in modules

@@ -17,7 +17,13 @@ from jsonschema import Draft7Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
-from taskclf.core.schemas import load_schema, schema_names, schema_text, validate_document
+from taskclf.core.schemas import (
+    POLICY_SCHEMA,
+    load_schema,
+    schema_names,
+    schema_text,
+    validate_document,
+)
 from taskclf.tune.schema_check import UnsupportedSchema, compile_check, schema_check
 from taskclf.tune.scores import SCORE_ROW_SCHEMA
 
@@ -54,10 +60,13 @@ class TestScoreRowSchema:
                 assert validate_document(SCORE_ROW_SCHEMA, row) == (), name
 
     def test_probability_bounds_come_from_the_policy_schema(self) -> None:
-        confidence = load_schema(SCORE_ROW_SCHEMA)["properties"]["confidence"]
-        assert confidence["allOf"] == [
-            {"$ref": "inference_policy.v1.json#/definitions/probability"}
+        schema = load_schema(SCORE_ROW_SCHEMA)
+        assert schema["properties"]["confidence"]["allOf"] == [
+            {"$ref": "#/definitions/probability"}
         ]
+        # The file stands alone; its definition is an exact copy of the policy schema's.
+        policy = load_schema(POLICY_SCHEMA)
+        assert schema["definitions"]["probability"] == policy["definitions"]["probability"]
         (issue,) = validate_document(
             SCORE_ROW_SCHEMA, {"label": "a", "predicted": "a", "confidence": -0.5}
         )

@@ -19,6 +19,7 @@ import json
 import math
 import os
 import sys
+import textwrap
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ __all__ = [
     "EXIT_INVALID",
     "EXIT_OK",
     "EXIT_USAGE",
+    "HELP_WIDTH",
     "CommandError",
     "Context",
     "add_command",
@@ -42,6 +44,7 @@ __all__ = [
     "parse_probability",
     "parse_source",
     "parse_threshold",
+    "wrap_description",
 ]
 
 EXIT_OK = 0
@@ -220,6 +223,38 @@ def home_relative(ctx: Context, argument: str, flag: str) -> tuple[Path, str]:
     return resolved, resolved.relative_to(root).as_posix()
 
 
+HELP_WIDTH = 79
+"""Longest line of a description or epilog in ``--help`` (an 80-column terminal)."""
+
+
+def wrap_description(text: str, width: int = HELP_WIDTH) -> str:
+    """``text`` with its prose refilled to ``width``; indented lines kept as written.
+
+    Descriptions are shown with :class:`argparse.RawDescriptionHelpFormatter`,
+    which keeps line breaks (so lists and example commands stay as written) and
+    therefore never wraps a line by itself. Here each run of unindented lines is
+    prose, refilled as one paragraph; blank lines separate paragraphs, and an
+    indented line (a list item, a command) stays on its own line, as the man
+    page shows it too.
+    """
+    out: list[str] = []
+    prose: list[str] = []
+
+    def flush() -> None:
+        if prose:
+            out.extend(textwrap.wrap(" ".join(prose), width=width, break_on_hyphens=False))
+            prose.clear()
+
+    for line in text.splitlines():
+        if line and not line[0].isspace():
+            prose.append(line.strip())
+            continue
+        flush()
+        out.append(line.rstrip())
+    flush()
+    return "\n".join(out)
+
+
 def add_group(
     groups: Any, name: str, *, help: str, description: str
 ) -> tuple[Any, argparse.ArgumentParser]:
@@ -231,7 +266,7 @@ def add_group(
     group = groups.add_parser(
         name,
         help=help,
-        description=description,
+        description=wrap_description(description),
         epilog=EXIT_CODES_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -252,12 +287,17 @@ def add_command(
     description: str,
     examples: str = "",
 ) -> argparse.ArgumentParser:
-    """Add subcommand ``name``: shared options, description kept as written, exit codes last."""
+    """Add subcommand ``name``: shared options, description kept as written, exit codes last.
+
+    The description keeps its line breaks; lines longer than :data:`HELP_WIDTH`
+    are wrapped. ``examples`` (a caption line, then indented commands) goes
+    first in the epilog, and the man page's EXAMPLES section is made from it.
+    """
     parser: argparse.ArgumentParser = commands.add_parser(
         name,
         parents=[shared],
         help=help,
-        description=description,
+        description=wrap_description(description),
         epilog=examples + EXIT_CODES_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

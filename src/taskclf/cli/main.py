@@ -11,12 +11,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from taskclf import __version__
 from taskclf.cli import (
+    completion,
     model_commands,
     policy_create,
     policy_edit,
@@ -35,17 +37,23 @@ from taskclf.cli.common import (
     add_location_options,
     report_error,
     run_command,
+    wrap_description,
 )
 from taskclf.cli.entry import OutputUnavailable
 from taskclf.cli.terminal import terminal_text
 
 __all__ = ["build_parser", "entry_point", "main", "run"]
 
+# The policy subcommand overview is indented; the man page (about 72 columns of text)
+# keeps its lines only when they are no longer than that (71 at 80 columns).
+_OVERVIEW_WIDTH = 70
+
 _DESCRIPTION = """\
 taskclf binds a classifier's model bundle, calibrator store and reject threshold
 in one validated file, models/inference_policy.json, which inference reads first.
 
 Start with:  taskclf policy create --model-dir models/<run_id>
+
 Then check:  taskclf policy show"""
 
 _POLICY_DESCRIPTION = """\
@@ -58,8 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     """Build the complete ``taskclf`` argument parser (also used for the man page)."""
     parser = argparse.ArgumentParser(
         prog="taskclf",
-        description=_DESCRIPTION,
-        epilog=EXIT_CODES_EPILOG,
+        description=wrap_description(_DESCRIPTION),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"taskclf {__version__}")
@@ -79,7 +86,26 @@ def build_parser() -> argparse.ArgumentParser:
     policy_tune.register(commands, shared)
     policy_files.register(commands, shared)
     model_commands.register(groups)
+    completion.register(groups)
+    parser.epilog = _overview("policy subcommands", commands) + "\n\n" + EXIT_CODES_EPILOG
     return parser
+
+
+def _overview(title: str, commands: Any) -> str:
+    """``title:``, then one line per subcommand of ``commands`` with its help (wrapped)."""
+    entries = [(action.dest, action.help or "") for action in commands._choices_actions]
+    column = 2 + max(len(name) for name, _help in entries) + 2
+    lines = [f"{title} (taskclf policy SUBCOMMAND --help for each):"]
+    for name, text in entries:
+        lines.extend(
+            textwrap.wrap(
+                text,
+                width=_OVERVIEW_WIDTH,
+                initial_indent=f"  {name}".ljust(column),
+                subsequent_indent=" " * column,
+            )
+        )
+    return "\n".join(lines)
 
 
 def run(args: argparse.Namespace, *, stdout: TextIO, stderr: TextIO) -> int:

@@ -38,6 +38,8 @@ def register(groups: Any) -> None:
         description="List the model bundles ranked as best-model selection ranks them "
         "(macro_f1, then weighted_f1, then newest created_at), and every excluded bundle "
         "with the reason.",
+        examples="examples:\n  taskclf model list\n"
+        "  taskclf model list --label code --format json\n\n",
     )
     listing.add_argument("--schema-hash", metavar="HASH", help="required feature-schema hash")
     listing.add_argument(
@@ -54,6 +56,8 @@ def register(groups: Any) -> None:
         description="Point models/active.json (the deprecated legacy pointer) at a bundle and "
         "append the change to models/active_history.jsonl. An inference policy, when present "
         "and valid, still takes precedence.",
+        examples="examples:\n"
+        "  taskclf model set-active --model-dir models/run_002 --reason rollback\n\n",
     )
     set_active.add_argument(
         "--model-dir", required=True, metavar="PATH", help="bundle folder, e.g. models/run_002"

@@ -62,6 +62,8 @@ def register(commands: Any, shared: argparse.ArgumentParser) -> None:
         shared,
         help="edit the policy in your editor, validated before it is saved",
         description=_DESCRIPTION,
+        examples="examples:\n  taskclf policy edit\n"
+        "  EDITOR=nano taskclf policy edit --model-dir models/run_001\n\n",
     )
     parser.add_argument(
         "--model-dir",

@@ -40,6 +40,8 @@ def register(commands: Any, shared: argparse.ArgumentParser) -> None:
         help="delete the current policy (inference then falls back)",
         description="Delete models/inference_policy.json and say what inference falls "
         "back to. Asks for confirmation on a terminal; pass --yes in scripts.",
+        examples="examples:\n  taskclf policy remove\n"
+        "  taskclf policy remove --yes --format json\n\n",
     )
     remove.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     add_output_options(remove)
@@ -53,6 +55,8 @@ def register(commands: Any, shared: argparse.ArgumentParser) -> None:
         description="Write a starter models/inference_policy.json with placeholder values "
         "(models/<run_id>, <schema_hash>, ...) and a _help note, for editing by hand. "
         "Prefer `taskclf policy create`, which fills the values from the model bundle.",
+        examples="examples:\n  taskclf --home /srv/taskclf policy init\n"
+        "  taskclf policy init --force\n\n",
     )
     init.add_argument("--force", action="store_true", help="overwrite an existing policy")
     add_output_options(init)
@@ -68,8 +72,8 @@ def register(commands: Any, shared: argparse.ArgumentParser) -> None:
         f"With --check, compare {DEFAULT_TEMPLATE_PATH} (or --output FILE) with it and "
         "exit 1 with a diff when they differ (a CI drift check). With --output alone, "
         "write the template to FILE.",
-        examples=f"regenerate the checked-in copy:\n  taskclf policy template --output "
-        f"{DEFAULT_TEMPLATE_PATH}\n\n",
+        examples=f"examples:\n  taskclf policy template --check\n"
+        f"  taskclf policy template --output {DEFAULT_TEMPLATE_PATH}\n\n",
     )
     template.add_argument("--check", action="store_true", help="compare instead of printing")
     template.add_argument(
@@ -82,9 +86,24 @@ def register(commands: Any, shared: argparse.ArgumentParser) -> None:
         commands,
         "schema",
         shared,
-        help="print the policy JSON Schema (to point an editor at)",
-        description="Print the JSON Schema of inference_policy.json (draft-07), the one "
-        "taskclf validates with, so an editor can validate and complete policy files.",
+        help="print a shipped JSON Schema (the policy's by default), to point a tool at",
+        description="Print one of the JSON Schemas (draft-07) taskclf validates with, so an "
+        "editor or another validator can use it: NAME is one of --list, by default the policy's. "
+        "Every shipped schema stands alone; --bundled also inlines any $ref to another file.",
+        examples="examples:\n  taskclf policy schema\n  taskclf policy schema --list\n"
+        "  taskclf policy schema model_metadata.v1 --bundled --output schema.json\n\n",
+    )
+    schema.add_argument(
+        "name",
+        nargs="?",
+        metavar="NAME",
+        default=_DEFAULT_SCHEMA,
+        type=lambda text: text.removesuffix(".json"),
+        help=f"which schema (default: {_DEFAULT_SCHEMA}); see --list",
+    )
+    schema.add_argument("--list", action="store_true", help="list the names of every schema")
+    schema.add_argument(
+        "--bundled", action="store_true", help="inline every $ref to another file (self-contained)"
     )
     schema.add_argument("--output", metavar="FILE", type=Path, help="write it to FILE instead")
     schema.set_defaults(handler=run_schema, command_name="policy schema", needs_home=False)
@@ -193,16 +212,38 @@ def _check_template(ctx: Context, path: Path, rendered: str) -> int:
     return EXIT_OK if not diff else EXIT_INVALID
 
 
-def run_schema(args: argparse.Namespace, ctx: Context) -> int:
-    """Print or write the policy schema text."""
-    from taskclf.core.schemas import POLICY_SCHEMA, schema_text
+_DEFAULT_SCHEMA = "inference_policy.v1"
 
-    text = schema_text(POLICY_SCHEMA)
+
+def run_schema(args: argparse.Namespace, ctx: Context) -> int:
+    """Print or write a shipped schema's text (as it ships, or bundled), or list the names."""
+    from taskclf.core.schemas import schema_names, schema_text
+
+    names = [file.removesuffix(".json") for file in schema_names()]
+    if args.list:
+        print("\n".join(names), file=ctx.stdout)
+        return EXIT_OK
+    if args.name not in names:
+        raise CommandError(
+            f"no schema named {args.name!r}; choose one of: {', '.join(names)}",
+            exit_code=EXIT_USAGE,
+            details={"name": args.name, "names": names},
+        )
+    file = args.name + ".json"
+    if args.bundled:
+        import json
+
+        from taskclf.core.schema_bundle import bundle_schema
+
+        text = json.dumps(bundle_schema(file), indent=2, ensure_ascii=False) + "\n"
+    else:
+        text = schema_text(file)
     if args.output is None:
         print(text, end="", file=ctx.stdout)
         return EXIT_OK
     from taskclf.core.atomic import write_text_atomic
 
     write_text_atomic(args.output, text)
-    print(f"Wrote the policy schema to {args.output}.", file=ctx.stdout)
+    what = "policy" if args.name == _DEFAULT_SCHEMA else args.name
+    print(f"Wrote the {what} schema to {args.output}.", file=ctx.stdout)
     return EXIT_OK

@@ -43,6 +43,7 @@ def register(commands: Any, shared: argparse.ArgumentParser) -> None:
         shared,
         help="show the current policy and what inference will use",
         description=_SHOW_DESCRIPTION,
+        examples="examples:\n  taskclf policy show\n  taskclf policy show --format json\n\n",
     )
     add_output_options(show)
     show.set_defaults(handler=run_show, command_name="policy show")

@@ -22,10 +22,12 @@ __all__ = ["register", "user_path"]
 _DESCRIPTION = """\
 Resolve the configuration inference would start with, exactly as inference does:
   1. an explicit --model-dir override (bypasses the policy);
-  2. models/inference_policy.json, when it is valid and matches the files on disk;
+  2. models/inference_policy.json, when it is valid and matches the
+     files on disk;
   3. models/active.json plus code defaults (deprecated legacy pointer);
-  4. best-model selection plus code defaults (highest macro_f1, then weighted_f1,
-     then newest created_at).
+  4. best-model selection plus code defaults (highest macro_f1, then
+     weighted_f1, then newest created_at).
+
 Print the model bundle, calibrator, reject threshold and the step that won;
 --explain also prints why each higher step was skipped. --reject-threshold and
 --calibrator-store replace single fields of whichever step wins."""
@@ -39,6 +41,8 @@ def register(commands: Any, shared: argparse.ArgumentParser) -> None:
         shared,
         help="show what inference would use (model, calibrator, threshold) and why",
         description=_DESCRIPTION,
+        examples="examples:\n  taskclf policy resolve --explain\n"
+        "  taskclf policy resolve --model-dir models/run_002 --format json\n\n",
     )
     parser.add_argument("--model-dir", metavar="PATH", help="bundle override (step 1)")
     parser.add_argument(

@@ -57,8 +57,10 @@ _EXAMPLES = """\
 examples:
   taskclf policy tune-reject --scores heldout.jsonl --model-dir models/run_001
   taskclf policy tune-reject --scores heldout.csv --model-dir models/run_001 \\
-      --calibrator-store artifacts/calibrator_store --reject-rate-max 0.2 --write-policy
-  taskclf policy tune-reject --scores heldout.jsonl --per-user --min-user-samples 200
+      --calibrator-store artifacts/calibrator_store --reject-rate-max 0.2 \\
+      --write-policy
+  taskclf policy tune-reject --scores heldout.jsonl --per-user \\
+      --min-user-samples 200
 
 """
 

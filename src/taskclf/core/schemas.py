@@ -231,9 +231,11 @@ def _ranking(relevance: Any) -> Any:
         # Shallow errors first (they say the most); at the same depth an unknown
         # key first (it is usually a typo, and its "did you mean" explains the
         # "missing" error that comes with it), then strong keywords, then
-        # keywords that are not weak, then type mismatches.
+        # keywords that are not weak, and type mismatches last. (jsonschema's
+        # ``mismatched_type`` is also true when the failing schema states no
+        # type at all.)
         typo = error.validator == "additionalProperties"
-        return (-depth, not typo, not not_weak, not strong, not mismatched_type)
+        return (-depth, not typo, not not_weak, not strong, mismatched_type)
 
     return key
 
