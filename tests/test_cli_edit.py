@@ -561,7 +561,7 @@ class TestEditorCommand:
         assert result.stdout == ""
         assert result.stderr.startswith(
             f"taskclf: error: cannot start the editor '{missing}' (No such file or directory); "
-            "set $VISUAL or $EDITOR to your editor. The policy was not modified"
+            "set $VISUAL or $EDITOR to your editor; the policy was not modified"
         )
         assert "Traceback" not in result.stderr
         assert _live(home).read_bytes() == policy
@@ -632,9 +632,11 @@ class TestSeeding:
             "source": "edit",
             "per_user_reject_thresholds": None,
         }
-        # Written before the editor opened, and what the editor was given.
+        # Only a copy while the editor ran (an aborted edit leaves the home as it was);
+        # written when the editor exited successfully, as the editor was given it.
         [run] = editor.runs()
-        assert run["live"] == run["seen"] == _live(home).read_text("utf-8")
+        assert run["live"] is None
+        assert run["seen"] == _live(home).read_text("utf-8")
         assert _seen(result, home) == snapshot
         resolved = run_cli("policy", "resolve", "--format", "json", cwd=home).json()["resolved"]
         assert (resolved["step"], resolved["calibrator_store_dir"]) == ("policy", STORE)

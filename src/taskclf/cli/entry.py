@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from typing import Any
 
 __all__ = ["EXIT_INTERRUPTED", "OutputUnavailable", "entry_point"]
 
@@ -74,7 +73,7 @@ def entry_point() -> None:
 
 
 def _say(message: str, code: int) -> int:
-    stream: Any = sys.stderr
+    stream = sys.stderr
     if stream is not None:
         with contextlib.suppress(OSError, ValueError):
             print(f"taskclf: {message}", file=stream, flush=True)

@@ -30,6 +30,7 @@ from taskclf.cli.common import (
 )
 from taskclf.cli.outcomes import disk_check_refusal, schema_refusal
 from taskclf.cli.render import failure_lines, field_changes
+from taskclf.cli.terminal import terminal_text
 
 if TYPE_CHECKING:
     from taskclf.core.inference_policy import InferencePolicy
@@ -82,11 +83,13 @@ def register(commands: Any, shared: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
     """Seed the policy if needed, then run the edit loop."""
+    import json
     import shutil
     import tempfile
 
     live = ctx.policy_file
-    if args.model_dir and live.exists():
+    live_exists = _live_kind(ctx) != "nothing"
+    if args.model_dir and live_exists:
         raise CommandError(
             f"--model-dir only seeds a new policy, and {ctx.display(live)} exists: change "
             "model_dir in the editor, or rebuild the policy with "
@@ -95,27 +98,30 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         )
     editor = _editor_command()  # before anything is written: a bad $EDITOR leaves no trace
     seeded_from: str | None = None
-    if not live.exists():
-        seeded_from = _seed_policy(ctx, args.model_dir)
-    original = _read_live(live)
+    if live_exists:
+        original = _read_live(ctx)
+    else:
+        # The seeded policy is only a copy until the person saves it: an
+        # aborted edit leaves the home exactly as it was.
+        seeded_from, original = _seed_policy(ctx, args.model_dir)
     workdir = Path(tempfile.mkdtemp(prefix="taskclf-edit-"))
     copy = workdir / live.name
     copy.write_bytes(original)
     say = _Speaker(ctx)
     while True:
-        try:
-            _run_editor(editor, copy)
-        except CommandError:
-            if copy.read_bytes() == original:  # nothing of the user's to keep
+        failure = _run_editor(editor, copy)
+        edited = _read_copy(copy, ctx, workdir)
+        if failure is not None:
+            if edited == original:  # nothing of the user's to keep
                 shutil.rmtree(workdir, ignore_errors=True)
-            raise
-        edited = copy.read_bytes()
-        if edited == original:
+                raise CommandError(f"{failure}; the policy was not modified")
+            raise CommandError(
+                f"{failure}; the policy was not modified. Your copy is kept at {copy}",
+                details={"kept_copy": str(copy)},
+            )
+        if edited == original and seeded_from is None:
             shutil.rmtree(workdir, ignore_errors=True)
-            if seeded_from is None:
-                say(f"No changes; {ctx.display(live)} was not modified.")
-            else:
-                say(f"No changes to the seeded policy; {ctx.display(live)} keeps it.")
+            say(f"No changes; {ctx.display(live)} was not modified.")
             ctx.emit_json(True, written=False, outcome="unchanged", seeded_from=seeded_from)
             return EXIT_OK
         if not edited.strip():
@@ -133,7 +139,11 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         for line in problems:
             say(f"  {line}")
         if not _ask(say, "Re-open the editor to fix it? [Y/n] "):
-            say(f"Aborted: {ctx.display(live)} was not modified.")
+            say(
+                f"Aborted: {ctx.display(live)} was not modified."
+                if seeded_from is None
+                else f"Aborted: nothing was written to {ctx.display(live)}."
+            )
             say(f"Your edited copy is kept at {copy}")
             ctx.emit_json(
                 False,
@@ -145,21 +155,46 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             )
             return EXIT_INVALID
 
-    if live.exists() and _read_live(live) != original:
+    try:
+        now = _live_kind(ctx)
+        changed = (now != "nothing") != live_exists or (live_exists and _read_live(ctx) != original)
+    except CommandError:  # something that cannot be read now stands there
+        changed = True
+    if changed:
         raise CommandError(
             f"{ctx.display(live)} was changed by something else while you were editing; "
             f"not overwriting it. Your edited copy is kept at {copy}: compare and merge by hand",
             details={"kept_copy": str(copy)},
         )
-    from taskclf.core.atomic import write_bytes_atomic
-    from taskclf.core.inference_policy import PolicyValidationError, read_inference_policy
+    from taskclf.core.home import Home
+    from taskclf.core.inference_policy import PolicyValidationError, read_policy_of
 
+    before: dict[str, Any] | None
+    if seeded_from is not None:
+        before = json.loads(original)  # the changes are the person's, to the seeded policy
+    else:
+        try:
+            before = read_policy_of(ctx.models_dir).to_dict()
+        except (FileNotFoundError, PolicyValidationError):
+            before = None  # the user is repairing an invalid policy
+    home = Home.at(ctx.home)
     try:
-        before: dict[str, Any] | None = read_inference_policy(live).to_dict()
-    except (FileNotFoundError, PolicyValidationError):
-        before = None  # the user is repairing an invalid policy
-    write_bytes_atomic(live, edited)
+        home.write_bytes(home.display(live), edited)  # byte for byte, as the person wrote it
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise CommandError(
+            f"{ctx.display(live)} could not be written ({reason}). Your edited copy is kept "
+            f"at {copy}",
+            details={"kept_copy": str(copy)},
+        ) from exc
     shutil.rmtree(workdir, ignore_errors=True)
+    if seeded_from is not None and edited == original:
+        say(f"No changes to the seeded policy; {ctx.display(live)} keeps it.")
+        ctx.emit_json(
+            True, written=True, outcome="unchanged", seeded_from=seeded_from,
+            policy=policy.to_dict(),
+        )  # fmt: skip
+        return EXIT_OK
     changes = field_changes(before, policy.to_dict())
     say(
         f"Saved {ctx.display(live)} ({len(changes)} field{'s' if len(changes) != 1 else ''} "
@@ -178,13 +213,62 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     return EXIT_OK
 
 
-def _read_live(live: Path) -> bytes:
+def _live_kind(ctx: Context) -> str:
+    """What stands at the policy path (``"nothing"`` when there is no policy)."""
+    from taskclf.core.home import Home, HomePathError
+
+    home = Home.at(ctx.home)
+    try:
+        return home.entry_kind(home.display(ctx.policy_file))
+    except HomePathError as exc:
+        raise CommandError(
+            f"{ctx.display(ctx.policy_file)}: {exc.reason}; nothing was written",
+            details={"file": str(ctx.policy_file)},
+        ) from exc
+
+
+def _read_live(ctx: Context) -> bytes:
+    """The live policy's bytes, read through TASKCLF_HOME's door (bounded, never blocking)."""
+    from taskclf.core.home import Home
+    from taskclf.core.jsonio import JSONFileError
+
+    home = Home.at(ctx.home)
+    shown = ctx.display(ctx.policy_file)
+    try:
+        return home.read_bytes(home.display(ctx.policy_file))
+    except (FileNotFoundError, NotADirectoryError):
+        return b""
+    except JSONFileError as exc:
+        raise CommandError(
+            f"{shown}: {exc.reason}; nothing was written", details={"file": shown}
+        ) from exc
+
+
+def _read_copy(copy: Path, ctx: Context, workdir: Path) -> bytes:
+    """The edited copy's bytes, bounded as every policy read is; the editor may have replaced it.
+
+    Raises:
+        CommandError: the copy is gone, is not a regular file (a FIFO, say) or
+            is over the size limit; the live policy is untouched.
+    """
+    import shutil
+
     from taskclf.core.jsonio import JSONFileError, read_file_bytes
 
+    live = ctx.display(ctx.policy_file)
     try:
-        return read_file_bytes(live)
+        return read_file_bytes(copy)
+    except FileNotFoundError as exc:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise CommandError(
+            f"the edited copy {copy} is gone (did the editor delete it?); {live} was not modified"
+        ) from exc
     except JSONFileError as exc:
-        raise CommandError(f"{exc}; nothing was written", details={"file": str(live)}) from exc
+        raise CommandError(
+            f"the edited copy {copy} {exc.reason}; {live} was not modified "
+            "(the copy is left as the editor made it)",
+            details={"kept_copy": str(copy)},
+        ) from exc
 
 
 class _Speaker:
@@ -194,7 +278,7 @@ class _Speaker:
         self._stream = ctx.stderr if ctx.json else ctx.stdout
 
     def __call__(self, text: str, *, end: str = "\n") -> None:
-        print(text, end=end, file=self._stream, flush=True)
+        print(terminal_text(text), end=end, file=self._stream, flush=True)
 
 
 def _ask(say: _Speaker, question: str) -> bool:
@@ -225,7 +309,8 @@ def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def _run_editor(editor: list[str], copy: Path) -> None:
+def _run_editor(editor: list[str], copy: Path) -> str | None:
+    """Run the editor on ``copy``; return why it failed, or ``None`` when it succeeded."""
     import subprocess
 
     command = [*editor, str(copy)]
@@ -235,19 +320,15 @@ def _run_editor(editor: list[str], copy: Path) -> None:
     try:
         result = subprocess.run(command, check=False, preexec_fn=_default_sigint)
     except OSError as exc:
-        raise CommandError(
+        return (
             f"cannot start the editor {command[0]!r} ({exc.strerror or exc}); set $VISUAL or "
-            f"$EDITOR to your editor. The policy was not modified; the copy is at {copy}",
-            details={"editor": command, "kept_copy": str(copy)},
-        ) from exc
+            "$EDITOR to your editor"
+        )
     finally:
         signal.signal(signal.SIGINT, previous)
     if result.returncode != 0:
-        raise CommandError(
-            f"the editor {command[0]!r} exited with status {result.returncode}; the policy was "
-            f"not modified. Your copy is kept at {copy}",
-            details={"editor": command, "kept_copy": str(copy), "status": result.returncode},
-        )
+        return f"the editor {command[0]!r} exited with status {result.returncode}"
+    return None
 
 
 def _check_copy(
@@ -274,13 +355,14 @@ def _check_copy(
     return failure_lines(shown, failures), policy
 
 
-def _seed_policy(ctx: Context, model_dir_arg: str | None) -> str:
-    """Write a validated policy for the bundle inference would use; return where it came from."""
-    from taskclf.core.inference_policy import (
-        PolicyDiskCheckError,
-        PolicySchemaError,
-        save_inference_policy,
-    )
+def _seed_policy(ctx: Context, model_dir_arg: str | None) -> tuple[str, bytes]:
+    """A validated policy for the bundle inference would use: where it came from, its bytes.
+
+    Nothing is written: the seeded policy becomes the policy file only when
+    the person saves the edit.
+    """
+    from taskclf.core.inference_policy import PolicyDiskCheckError, PolicySchemaError
+    from taskclf.core.jsonio import JSONFileError, encode_json_document
     from taskclf.infer.resolve import ModelResolutionError
     from taskclf.infer.seed import seed_inference_policy
 
@@ -303,7 +385,10 @@ def _seed_policy(ctx: Context, model_dir_arg: str | None) -> str:
             exc.failures,
         ) from exc
     policy, config = seeded.policy, seeded.config
-    save_inference_policy(policy, ctx.models_dir)
+    try:
+        data = encode_json_document(policy.to_dict(), ctx.display(ctx.policy_file))
+    except JSONFileError as exc:
+        raise CommandError(f"cannot seed a policy: {exc}; nothing was written") from exc
     via = "--model-dir" if override else f"{config.step} resolution"
     calibrator = policy.calibrator_store_dir or "no calibrator store"
     message = (
@@ -312,5 +397,5 @@ def _seed_policy(ctx: Context, model_dir_arg: str | None) -> str:
     )
     if seeded.dropped_store is not None:
         message += f"\nThe calibrator store bound to it was left out: {seeded.dropped_store}."
-    print(message, file=ctx.stderr if ctx.json else ctx.stdout, flush=True)
-    return config.model_dir
+    _Speaker(ctx)(message)
+    return config.model_dir, data

@@ -77,7 +77,10 @@ def register(commands: Any, shared: argparse.ArgumentParser) -> None:
     )
     template.add_argument("--check", action="store_true", help="compare instead of printing")
     template.add_argument(
-        "--output", metavar="FILE", type=Path, help="file to write (or, with --check, to compare)"
+        "--output",
+        metavar="FILE",
+        type=Path,
+        help="file to write atomically (- is standard output), or, with --check, to compare",
     )
     add_output_options(template)
     template.set_defaults(handler=run_template, command_name="policy template", needs_home=False)
@@ -105,7 +108,12 @@ def register(commands: Any, shared: argparse.ArgumentParser) -> None:
     schema.add_argument(
         "--bundled", action="store_true", help="inline every $ref to another file (self-contained)"
     )
-    schema.add_argument("--output", metavar="FILE", type=Path, help="write it to FILE instead")
+    schema.add_argument(
+        "--output",
+        metavar="FILE",
+        type=Path,
+        help="write it to FILE instead (atomically; - is standard output)",
+    )
     schema.set_defaults(handler=run_schema, command_name="policy schema", needs_home=False)
 
 
@@ -113,7 +121,8 @@ def run_remove(args: argparse.Namespace, ctx: Context) -> int:
     """Delete the policy file after confirmation; say what inference uses now."""
     path = ctx.policy_file
     shown = ctx.display(path)
-    if not path.exists() and not path.is_symlink():
+    kind = _policy_file_kind(ctx)
+    if kind == "nothing":
         ctx.out(f"No inference policy at {shown}; nothing to remove.")
         ctx.emit_json(True, removed=False, fallback=describe_fallback(ctx))
         return EXIT_OK
@@ -130,7 +139,7 @@ def run_remove(args: argparse.Namespace, ctx: Context) -> int:
             return EXIT_OK
     from taskclf.core.inference_policy import remove_inference_policy
 
-    if path.is_dir() and not path.is_symlink():
+    if kind == "folder":
         raise CommandError(
             f"{shown} is a folder, not a policy file; nothing was removed. Look inside it and "
             "remove it by hand if it does not belong there",
@@ -149,7 +158,7 @@ def run_init(args: argparse.Namespace, ctx: Context) -> int:
     from taskclf.core.inference_policy import write_inference_policy_starter_template
 
     shown = ctx.display(ctx.policy_file)
-    if ctx.policy_file.exists() and not args.force:
+    if _policy_file_kind(ctx) != "nothing" and not args.force:
         raise CommandError(
             f"{shown} already exists; not overwriting it. Pass --force to replace it with "
             "the starter template, or edit it instead",
@@ -166,6 +175,29 @@ def run_init(args: argparse.Namespace, ctx: Context) -> int:
     return EXIT_OK
 
 
+def _policy_file_kind(ctx: Context) -> str:
+    """What stands at the policy path itself (a link is ``"link"``), from inside TASKCLF_HOME.
+
+    Raises:
+        CommandError: the path leads outside TASKCLF_HOME (``models/`` or the
+            file is a link out of it), is too long, or loops.
+    """
+    from taskclf.core.home import Home, HomePathError
+
+    home = Home.at(ctx.home)
+    try:
+        return home.entry_kind(home.display(ctx.policy_file))
+    except HomePathError as exc:
+        raise CommandError(
+            f"{ctx.display(ctx.policy_file)}: {exc.reason}; nothing was changed",
+            details={"file": str(ctx.policy_file)},
+        ) from exc
+
+
+def _is_stdout(output: Path | None) -> bool:
+    return output is not None and str(output) == "-"
+
+
 def run_template(args: argparse.Namespace, ctx: Context) -> int:
     """Print, write or check the canonical template."""
     from taskclf.core.policy_template import render_default_inference_policy_template_json
@@ -173,7 +205,7 @@ def run_template(args: argparse.Namespace, ctx: Context) -> int:
     rendered = render_default_inference_policy_template_json()
     if args.check:
         return _check_template(ctx, args.output or DEFAULT_TEMPLATE_PATH, rendered)
-    if args.output is None:
+    if args.output is None or _is_stdout(args.output):
         print(rendered, end="", file=ctx.stdout)
         return EXIT_OK
     from taskclf.core.atomic import write_text_atomic
@@ -185,15 +217,23 @@ def run_template(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _check_template(ctx: Context, path: Path, rendered: str) -> int:
+    from taskclf.core.jsonio import JSONFileError, read_file_bytes
+
     try:
-        current = path.read_text(encoding="utf-8")
+        # Bounded and non-blocking: a FIFO or a huge file at the path is refused.
+        current = read_file_bytes(path).decode("utf-8")
     except FileNotFoundError as exc:
         raise CommandError(
             f"{path} does not exist; create it with: taskclf policy template --output {path}",
             details={"file": str(path)},
         ) from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CommandError(f"{path} cannot be read: {exc}", details={"file": str(path)}) from exc
+    except JSONFileError as exc:
+        raise CommandError(f"{path}: {exc.reason}", details={"file": str(path)}) from exc
+    except UnicodeDecodeError as exc:
+        raise CommandError(
+            f"{path} is not UTF-8 text (bad byte at offset {exc.start})",
+            details={"file": str(path)},
+        ) from exc
     diff = "".join(
         difflib.unified_diff(
             current.splitlines(keepends=True),
@@ -238,7 +278,7 @@ def run_schema(args: argparse.Namespace, ctx: Context) -> int:
         text = json.dumps(bundle_schema(file), indent=2, ensure_ascii=False) + "\n"
     else:
         text = schema_text(file)
-    if args.output is None:
+    if args.output is None or _is_stdout(args.output):
         print(text, end="", file=ctx.stdout)
         return EXIT_OK
     from taskclf.core.atomic import write_text_atomic

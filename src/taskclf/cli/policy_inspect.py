@@ -154,9 +154,7 @@ def check_policy_file(
 def run_show(args: argparse.Namespace, ctx: Context) -> int:
     """Print the current policy, or say why there is no usable one."""
     shown = ctx.display(ctx.policy_file)
-    report = check_policy_file(
-        ctx.policy_file, ctx.models_dir, disk_checks=True, home_policy=True
-    )
+    report = check_policy_file(ctx.policy_file, ctx.models_dir, disk_checks=True, home_policy=True)
     if not report.exists:
         fallback = describe_fallback(ctx)
         ctx.out(f"No inference policy at {shown}.")

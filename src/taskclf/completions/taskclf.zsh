@@ -184,7 +184,7 @@ _shtab_taskclf_policy_schema_options=(
   "--debug[show a traceback when something unexpected fails]"
   "--list[list the names of every schema]"
   "--bundled[inline every \$ref to another file (self-contained)]"
-  "--output[write it to FILE instead]:FILE:_files"
+  "--output[write it to FILE instead (atomically\; - is standard output)]:FILE:_files"
   ":which schema (default\: inference_policy.v1)\; see --list:(active_pointer.v1 calibrator_store.v1 inference_policy.v1 model_metadata.v1 model_metrics.v1 score_row.v1)"
 )
 
@@ -208,7 +208,7 @@ _shtab_taskclf_policy_template_options=(
   "--models-dir[the models folder holding inference_policy.json (default\: HOME\/models)]:DIR:_files -/"
   "--debug[show a traceback when something unexpected fails]"
   "--check[compare instead of printing]"
-  "--output[file to write (or, with --check, to compare)]:FILE:_files"
+  "--output[file to write atomically (- is standard output), or, with --check, to compare]:FILE:_files"
   "--format[text for people (default) or one JSON object for scripts]:format:(text json)"
 )
 

@@ -104,6 +104,8 @@ def replace_at(folder_fd: int, name: str, data: bytes, *, shown: str) -> None:
                 os.fchmod(fd, mode)
             _write_all(fd, data)
             os.fsync(fd)
+        except OSError as exc:
+            raise _failed(exc, shown) from exc
         finally:
             os.close(fd)
         # The destination is checked again just before the rename, so a
@@ -118,7 +120,7 @@ def replace_at(folder_fd: int, name: str, data: bytes, *, shown: str) -> None:
     _remove_stale_temps(folder_fd)
 
 
-def append_all(fd: int, data: bytes) -> None:
+def append_all(fd: int, data: bytes, *, shown: str) -> None:
     """Append ``data`` to the file open at ``fd`` (``O_APPEND``) completely, or not at all.
 
     Short writes are continued; when a write fails (a full disk, say) the
@@ -127,17 +129,25 @@ def append_all(fd: int, data: bytes) -> None:
     Callers serialise appenders (a lock) when records must not interleave.
 
     Raises:
-        OSError: the data could not be written in full (the file is unchanged).
+        OSError: the data could not be written in full (the file is unchanged);
+            its message names the file as ``shown``.
     """
     start = os.fstat(fd).st_size
     try:
         _write_all(fd, data)
         os.fsync(fd)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.ftruncate(fd, start)
             os.fsync(fd)
+        if isinstance(exc, OSError):
+            raise _failed(exc, shown) from exc
         raise
+
+
+def _failed(exc: OSError, shown: str) -> OSError:
+    """``exc`` as an error naming the file and saying that nothing was written."""
+    return OSError(exc.errno, f"{exc.strerror or exc}; nothing was written", shown)
 
 
 def _write_all(fd: int, data: bytes) -> None:

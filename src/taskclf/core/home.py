@@ -210,6 +210,33 @@ class Home:
                 return "other"
             raise
 
+    def entry_kind(self, path: str | os.PathLike[str]) -> str:
+        """What the entry at ``path`` itself is, its last component not followed.
+
+        Returns ``"folder"``, ``"file"``, ``"link"``, ``"other"`` or ``"nothing"``.
+
+        Raises:
+            HomePathError: the folders above it lead outside the home, are too
+                long or loop.
+        """
+        try:
+            parent, name, _shown = self._parent(path)
+        except (FileNotFoundError, NotADirectoryError):
+            return "nothing"
+        try:
+            info = os.stat(name, dir_fd=parent, follow_symlinks=False)
+        except (FileNotFoundError, NotADirectoryError):
+            return "nothing"
+        except OSError as exc:
+            raise _os_error(exc, self.display(path)) from exc
+        finally:
+            os.close(parent)
+        if stat.S_ISLNK(info.st_mode):
+            return "link"
+        if stat.S_ISDIR(info.st_mode):
+            return "folder"
+        return "file" if stat.S_ISREG(info.st_mode) else "other"
+
     def list_dir(self, path: str | os.PathLike[str], *, limit: int) -> tuple[list[str], bool]:
         """Names in the folder at ``path`` (unsorted) and whether ``limit`` cut the list.
 

@@ -267,7 +267,7 @@ def write_active_atomic(
             change.to_dict(), ensure_ascii=False, allow_nan=False, separators=(",", ":")
         )
         start = os.fstat(fd).st_size
-        append_all(fd, (line + "\n").encode("utf-8"))
+        append_all(fd, (line + "\n").encode("utf-8"), shown=f"{models}/{ACTIVE_HISTORY_FILENAME}")
         try:
             home.write_bytes(pointer_file, pointer_bytes)
         except BaseException:
