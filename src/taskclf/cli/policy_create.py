@@ -106,8 +106,8 @@ def register(commands: Any, shared: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
     """Build, check and (unless ``--dry-run``) write the policy."""
+    from taskclf.core.home import Home
     from taskclf.core.inference_policy import DEFAULT_SOURCE, PolicySchemaError
-    from taskclf.core.policy_checks import check_policy_artifacts
 
     binding = bind_bundle_for(
         ctx,
@@ -121,7 +121,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     except PolicySchemaError as exc:
         raise schema_refusal("the options do not make a valid policy", exc) from exc
 
-    failures = check_policy_artifacts(policy, ctx.models_dir)
+    failures = binding.disk_check(policy, Home.at(ctx.home))
     if failures:
         raise disk_check_refusal(
             "the policy would not match the files on disk; nothing was written", failures

@@ -225,6 +225,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         raise schema_refusal(
             "the tuned values do not make a valid policy; nothing was written", exc
         ) from exc
+    # Checked again on the files as they are now: reading the scores may take long.
     failures = check_policy_artifacts(policy, ctx.models_dir)
     if failures:
         raise disk_check_refusal(
@@ -280,7 +281,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 
 def _check_binding(ctx: Context, tuned: _Tuned) -> None:
     """Fail early when the bundle and store do not fit, before any scores are read."""
-    from taskclf.core.inference_policy import PolicySchemaError, check_policy_artifacts
+    from taskclf.core.home import Home
+    from taskclf.core.inference_policy import PolicySchemaError
 
     try:
         provisional = tuned.binding.policy()
@@ -290,7 +292,7 @@ def _check_binding(ctx: Context, tuned: _Tuned) -> None:
             "read or written",
             exc,
         ) from exc
-    failures = check_policy_artifacts(provisional, ctx.models_dir)
+    failures = tuned.binding.disk_check(provisional, Home.at(ctx.home))
     if failures:
         raise disk_check_refusal(
             "the model bundle and calibrator store do not fit together; nothing was read "

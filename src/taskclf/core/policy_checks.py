@@ -108,22 +108,33 @@ def check_policy_artifacts(policy: PolicyFields, models_dir: Path) -> tuple[Disk
     return inspect_policy_artifacts(policy, Home.of_models_dir(models_dir)).failures
 
 
-def inspect_policy_artifacts(policy: PolicyFields, home: Home) -> PolicyArtifacts:
-    """Run every check of :func:`validate_policy` in ``home``; return documents and failures."""
+def inspect_policy_artifacts(
+    policy: PolicyFields,
+    home: Home,
+    *,
+    metadata: ModelMetadata | None = None,
+    store: CalibratorStore | None = None,
+) -> PolicyArtifacts:
+    """Run every check of :func:`validate_policy` in ``home``; return documents and failures.
+
+    ``metadata`` and ``store`` are documents the caller has just read (through
+    ``home``) from the policy's bundle and store folders; they are used as
+    they are instead of being read a second time.
+    """
     failures: list[DiskCheckFailure] = []
-    metadata = _read(_BUNDLE, policy.model_dir, home, failures)
-    if isinstance(metadata, ModelMetadata):
+    if metadata is None:
+        found = _read(_BUNDLE, policy.model_dir, home, failures)
+        metadata = found if isinstance(found, ModelMetadata) else None
+    if metadata is not None:
         _check_bundle_matches(policy, metadata, home, failures)
-    store = None
-    if policy.calibrator_store_dir is not None:
-        store = _read(_STORE, policy.calibrator_store_dir, home, failures)
-        if isinstance(store, CalibratorStore):
-            _check_store_matches(policy, store, home, failures)
-    return PolicyArtifacts(
-        metadata if isinstance(metadata, ModelMetadata) else None,
-        store if isinstance(store, CalibratorStore) else None,
-        tuple(failures),
-    )
+    if policy.calibrator_store_dir is None:
+        store = None
+    elif store is None:
+        found = _read(_STORE, policy.calibrator_store_dir, home, failures)
+        store = found if isinstance(found, CalibratorStore) else None
+    if store is not None:
+        _check_store_matches(policy, store, home, failures)
+    return PolicyArtifacts(metadata, store, tuple(failures))
 
 
 def recreate_command(policy: PolicyFields) -> str:

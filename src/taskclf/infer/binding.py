@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from taskclf.core.artifacts import ArtifactError, CalibratorStore, ModelMetadata
+from taskclf.core.errors import DiskCheckFailure
 from taskclf.core.home import Home
 from taskclf.core.inference_policy import (
     DEFAULT_REJECT_THRESHOLD,
@@ -30,6 +31,7 @@ from taskclf.core.inference_policy import (
     InferencePolicy,
     build_inference_policy,
 )
+from taskclf.core.policy_checks import inspect_policy_artifacts
 from taskclf.model_registry.stores import find_bound_calibrator_store
 
 __all__ = [
@@ -125,6 +127,16 @@ class PolicyBinding:
             source=source,
             per_user_reject_thresholds=per_user_reject_thresholds,
         )
+
+    def disk_check(self, policy: InferencePolicy, home: Home) -> tuple[DiskCheckFailure, ...]:
+        """The disk checks of ``policy`` (made from this binding), on the documents read here.
+
+        The bundle's and the store's files were read once, by :func:`bind_bundle`;
+        they are checked as read, not read again.
+        """
+        return inspect_policy_artifacts(
+            policy, home, metadata=self.metadata, store=self.store
+        ).failures
 
     def without_store(self, reason: str) -> PolicyBinding:
         """The same binding with identity calibration; ``reason`` says why."""

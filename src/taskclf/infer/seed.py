@@ -27,7 +27,6 @@ from taskclf.core.inference_policy import (
     InferencePolicy,
     PolicyDiskCheckError,
     PolicySchemaError,
-    check_policy_artifacts,
 )
 from taskclf.infer.binding import AUTO, BindingError, bind_bundle
 from taskclf.infer.resolve import ResolvedInferenceConfig, resolve_inference_config
@@ -85,13 +84,13 @@ def seed_inference_policy(
         except PolicySchemaError as exc:  # e.g. a folder name a policy cannot hold
             dropped = f"{binding.store_dir} cannot be named in a policy: {exc.issues[0]}"
         else:
-            failures = check_policy_artifacts(policy, models_dir)
+            failures = binding.disk_check(policy, home)
             if not failures:
                 return SeededPolicy(policy=policy, config=config)
             dropped = f"{binding.store_dir} failed the disk checks: {failures[0].message}"
         binding = binding.without_store(str(dropped))
     policy = binding.policy(source=source)
-    failures = check_policy_artifacts(policy, models_dir)
+    failures = binding.disk_check(policy, home)
     if failures:
         raise PolicyDiskCheckError(failures)
     return SeededPolicy(policy=policy, config=config, dropped_store=dropped)

@@ -108,9 +108,14 @@ class ActivePointer:
 
     @classmethod
     def _from_valid(cls, document: Mapping[str, Any]) -> ActivePointer:
-        known = {key: document[key] for key in _POINTER_FIELDS if key in document}
+        """Build from a document already valid against the schema, without validating again."""
+        pointer = cls.__new__(cls)
+        defaults = {"policy_version": SELECTION_POLICY_VERSION, "model_id": None, "reason": None}
+        for name in _POINTER_FIELDS:
+            object.__setattr__(pointer, name, document.get(name, defaults.get(name)))
         extra = {key: value for key, value in document.items() if key not in _POINTER_FIELDS}
-        return cls(**known, extra=extra)
+        object.__setattr__(pointer, "extra", freeze_json(extra))
+        return pointer
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form, as written to ``active.json`` (unset optional keys left out)."""
