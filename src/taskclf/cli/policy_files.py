@@ -24,10 +24,11 @@ from taskclf.cli.common import (
     stream_is_interactive,
 )
 from taskclf.cli.fallback import describe_fallback
+from taskclf.core.layout import CANONICAL_TEMPLATE_PATH
 
 __all__ = ["DEFAULT_TEMPLATE_PATH", "register"]
 
-DEFAULT_TEMPLATE_PATH = Path("configs") / "inference_policy.template.json"
+DEFAULT_TEMPLATE_PATH = Path(CANONICAL_TEMPLATE_PATH)
 """Where the checked-in template lives in a repository, relative to its root."""
 
 

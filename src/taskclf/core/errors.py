@@ -105,6 +105,32 @@ class PolicyDiskCheckError(PolicyValidationError):
         self.failures = tuple(failures)
         lines = [f"inference policy does not match the artifacts on disk ({len(self.failures)}):"]
         lines += [f"  {failure.message}" for failure in self.failures]
-        super().__init__(
-            "\n".join(lines), {"failures": [failure.to_dict() for failure in self.failures]}
-        )
+        details: dict[str, Any] = _original_details(self.failures)
+        details["failures"] = [failure.to_dict() for failure in self.failures]
+        super().__init__("\n".join(lines), details)
+
+
+def _original_details(failures: Sequence[DiskCheckFailure]) -> dict[str, Any]:
+    """The keys the original taskclf's ``details`` carried, taken from the failures.
+
+    ``model_dir`` / ``calibrator_store_dir`` name the folder a check was
+    about; ``policy_hash`` and ``bundle_hash`` the two sides of a schema-hash
+    mismatch; ``store_schema_hash`` and ``policy_schema_hash`` those of a store
+    fitted for another schema. Programs written for the original read them.
+    """
+    details: dict[str, Any] = {}
+    for failure in failures:
+        file = Path(failure.file)
+        if failure.pointer in ("/model_dir", "/model_schema_hash", "/model_label_set"):
+            folder = file.parent if file.name == "metadata.json" else file
+            details.setdefault("model_dir", str(folder))
+        elif failure.pointer in ("/calibrator_store_dir", "/calibration_method"):
+            folder = file.parent if file.name == "store.json" else file
+            details.setdefault("calibrator_store_dir", str(folder))
+        if failure.check == "schema_hash_matches":
+            details.setdefault("policy_hash", failure.expected)
+            details.setdefault("bundle_hash", failure.found)
+        elif failure.check == "store_schema_hash_matches":
+            details.setdefault("store_schema_hash", failure.found)
+            details.setdefault("policy_schema_hash", failure.expected)
+    return details

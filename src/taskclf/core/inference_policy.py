@@ -22,6 +22,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from taskclf.core.defaults import DEFAULT_REJECT_THRESHOLD, DEFAULT_SOURCE
 from taskclf.core.errors import (
     DiskCheckFailure,
     PolicyDiskCheckError,
@@ -76,17 +77,6 @@ __all__ = [
     "validate_policy_document",
     "write_inference_policy_starter_template",
 ]
-
-
-def _schema_default(name: str) -> Any:
-    return load_schema(POLICY_SCHEMA)["properties"][name]["default"]
-
-
-DEFAULT_REJECT_THRESHOLD: float = _schema_default("reject_threshold")
-"""Reject threshold used when none is given: the schema's default."""
-
-DEFAULT_SOURCE: str = _schema_default("source")
-"""``source`` used when none is given: the schema's default."""
 
 
 class _Unset:

@@ -17,10 +17,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["ACTIVE_FILENAME", "MODELS_DIRNAME", "POLICY_FILENAME", "home_of", "policy_path"]
+__all__ = [
+    "ACTIVE_FILENAME",
+    "CANONICAL_TEMPLATE_PATH",
+    "MODELS_DIRNAME",
+    "POLICY_FILENAME",
+    "home_of",
+    "policy_path",
+]
 
 MODELS_DIRNAME = "models"
 POLICY_FILENAME = "inference_policy.json"
+CANONICAL_TEMPLATE_PATH = "configs/inference_policy.template.json"
+"""Where the canonical policy template lives in the taskclf repository."""
 ACTIVE_FILENAME = "active.json"
 
 

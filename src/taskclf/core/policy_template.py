@@ -16,7 +16,7 @@ from typing import Any
 
 from taskclf.core.home import Home
 from taskclf.core.jsonio import dumps_json
-from taskclf.core.layout import home_of, policy_path
+from taskclf.core.layout import CANONICAL_TEMPLATE_PATH, home_of, policy_path
 from taskclf.core.provenance import current_git_commit, utc_now_iso
 from taskclf.core.schemas import POLICY_SCHEMA, load_schema, validate_document
 
@@ -35,10 +35,11 @@ def _help_block(paths_are_relative_to: str) -> dict[str, Any]:
     threshold = schema["properties"]["reject_threshold"]["default"]
     store_example = schema["properties"]["calibrator_store_dir"]["examples"][0]
     model_example = schema["properties"]["model_dir"]["examples"][0]
+    # The keys are the original taskclf's, so tools reading its _help keep working.
     return {
         "summary": schema["description"],
-        "create_command": f"taskclf policy create --model-dir {model_example}",
-        "create_with_calibrator_command": (
+        "preferred_command": f"taskclf policy create --model-dir {model_example}",
+        "with_calibration": (
             f"taskclf policy create --model-dir {model_example} "
             f"--calibrator-store {store_example} --reject-threshold {threshold}"
         ),
@@ -51,6 +52,10 @@ def _help_block(paths_are_relative_to: str) -> dict[str, Any]:
             "Keys starting with an underscore, like this _help block, are notes "
             "for people and are ignored by taskclf.",
         ],
+        "canonical_template": (
+            f"{CANONICAL_TEMPLATE_PATH} in the taskclf repository; print it with "
+            "`taskclf policy template`"
+        ),
     }
 
 

@@ -84,6 +84,17 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+
+def __getattr__(name: str) -> Any:
+    # The original taskclf exported the reloader from this module too; it
+    # lives in taskclf.infer.reloader (which imports this module), so it is
+    # looked up on first use rather than imported here.
+    if name == "InferencePolicyReloader":
+        from taskclf.infer.reloader import InferencePolicyReloader
+
+        return InferencePolicyReloader
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 IDENTITY_CALIBRATION = "identity"
 """``calibration_method`` of a configuration without a calibrator store: raw scores."""
 

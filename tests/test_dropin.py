@@ -1,0 +1,163 @@
+"""Drop-in compatibility with the original taskclf (0.4.x): names, files and details it had."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+from test_cli_support import run_cli
+
+from conftest import REPO_ROOT
+
+ORIGINAL_CASES = sorted((REPO_ROOT / "tests" / "cases" / "valid").glob("original_*"))
+
+
+class TestNames:
+    """The original's import paths work, and name the same objects as ours."""
+
+    def test_reloader_and_config_from_resolve(self) -> None:
+        from taskclf.infer import reloader, resolve
+        from taskclf.infer.resolve import InferencePolicyReloader, ResolvedInferenceConfig
+
+        assert InferencePolicyReloader is reloader.InferencePolicyReloader
+        assert ResolvedInferenceConfig is resolve.ResolvedInferenceConfig
+
+    def test_default_threshold_from_core_defaults_is_the_schemas(self) -> None:
+        from taskclf.core import inference_policy
+        from taskclf.core.defaults import DEFAULT_REJECT_THRESHOLD
+
+        schema = json.loads((REPO_ROOT / "schemas" / "inference_policy.v1.json").read_text())
+        assert schema["properties"]["reject_threshold"]["default"] == DEFAULT_REJECT_THRESHOLD
+        assert inference_policy.DEFAULT_REJECT_THRESHOLD == DEFAULT_REJECT_THRESHOLD
+
+    def test_unknown_names_still_raise(self) -> None:
+        from taskclf.infer import resolve
+
+        with pytest.raises(AttributeError, match="no attribute 'NoSuchThing'"):
+            _ = resolve.NoSuchThing  # type: ignore[attr-defined]
+
+
+class TestOriginalFiles:
+    """Files as the original writes them load, validate and resolve unchanged."""
+
+    @pytest.mark.parametrize("case", ORIGINAL_CASES, ids=[case.name for case in ORIGINAL_CASES])
+    def test_resolves_through_the_policy(self, case: Path, home: Path) -> None:
+        target = home / "models" / "inference_policy.json"
+        shutil.copy(case / "inference_policy.json", target)
+        before = target.read_bytes()
+
+        validated = run_cli("policy", "validate", cwd=home)
+        resolved = run_cli("policy", "resolve", "--format", "json", cwd=home)
+
+        assert validated.code == 0, validated.stdout
+        assert resolved.code == 0, resolved.stderr
+        config = resolved.json()["resolved"]
+        document = json.loads(before)
+        assert config["step"] == "policy"
+        assert config["model_dir"] == document["model_dir"]
+        assert config["reject_threshold"] == document["reject_threshold"]
+        assert config["calibrator_store_dir"] == document["calibrator_store_dir"]
+        assert target.read_bytes() == before  # nothing rewrote the user's file
+
+    def test_null_method_with_a_store_uses_the_stores(self, home: Path) -> None:
+        shutil.copy(
+            REPO_ROOT / "tests/cases/valid/original_build_with_store_dir/inference_policy.json",
+            home / "models" / "inference_policy.json",
+        )
+        config = run_cli("policy", "resolve", "--format", "json", cwd=home).json()["resolved"]
+        # store.json of the example store says "temperature".
+        assert config["calibration_method"] == "temperature"
+
+
+class TestDiskCheckDetails:
+    """PolicyValidationError.details carries the original's keys beside ours."""
+
+    def _error(self, models_dir: Path, document: dict[str, Any]) -> Any:
+        from taskclf.core.inference_policy import (
+            InferencePolicy,
+            PolicyValidationError,
+            validate_policy,
+        )
+
+        with pytest.raises(PolicyValidationError) as caught:
+            validate_policy(InferencePolicy.from_dict(document), models_dir)
+        return caught.value
+
+    def test_schema_hash_mismatch(self, models_dir: Path, policy_document: dict[str, Any]) -> None:
+        error = self._error(models_dir, {**policy_document, "model_schema_hash": "deadbeef"})
+        assert error.details["policy_hash"] == "deadbeef"
+        assert error.details["bundle_hash"] == "f3a9c2d1e8b7"
+        assert error.details["model_dir"].endswith("models/run_001")
+        assert error.details["failures"][0]["check"] == "schema_hash_matches"
+        assert error.message.splitlines()[1].strip().startswith("Schema hash mismatch: policy has")
+
+    def test_store_fitted_for_another_schema(
+        self, home: Path, models_dir: Path, policy_document: dict[str, Any]
+    ) -> None:
+        store = home / "artifacts" / "calibrator_store" / "store.json"
+        store.write_text(json.dumps({"method": "temperature", "model_schema_hash": "0000"}))
+        error = self._error(models_dir, policy_document)
+        assert error.details["store_schema_hash"] == "0000"
+        assert error.details["policy_schema_hash"] == "f3a9c2d1e8b7"
+        assert error.details["calibrator_store_dir"].endswith("artifacts/calibrator_store")
+        assert "Calibrator store was fitted against a different schema" in error.message
+
+    @pytest.mark.parametrize(
+        ("field", "value", "words"),
+        [
+            ("model_dir", "models/run_404", "Model directory does not exist: models/run_404"),
+            (
+                "calibrator_store_dir",
+                "artifacts/nowhere",
+                "Calibrator store directory does not exist: artifacts/nowhere",
+            ),
+        ],
+    )
+    def test_missing_folders(
+        self,
+        models_dir: Path,
+        policy_document: dict[str, Any],
+        field: str,
+        value: str,
+        words: str,
+    ) -> None:
+        error = self._error(models_dir, {**policy_document, field: value})
+        assert error.details[field].endswith(value)
+        assert words in error.message
+
+    def test_missing_and_unreadable_files(
+        self, home: Path, models_dir: Path, policy_document: dict[str, Any]
+    ) -> None:
+        (models_dir / "run_001" / "metadata.json").unlink()
+        (home / "artifacts" / "calibrator_store" / "store.json").write_text("{")
+        message = self._error(models_dir, policy_document).message
+        assert "Model metadata not found: models/run_001/metadata.json does not exist" in message
+        assert "Could not read calibrator store metadata: " in message
+
+
+class TestHelpBlock:
+    """The template's and starter files' _help carry the original's keys."""
+
+    KEYS: ClassVar[list[str]] = [
+        "summary",
+        "preferred_command",
+        "with_calibration",
+        "paths_are_relative_to",
+        "notes",
+        "canonical_template",
+    ]
+
+    def test_template(self) -> None:
+        result = run_cli("policy", "template", cwd=REPO_ROOT)
+        assert list(json.loads(result.stdout)["_help"]) == self.KEYS
+
+    def test_starter_file(self, home: Path) -> None:
+        assert run_cli("policy", "init", cwd=home).code == 0
+        document = json.loads((home / "models" / "inference_policy.json").read_text())
+        assert list(document["_help"]) == self.KEYS
+        assert document["_help"]["paths_are_relative_to"] == str(home)
+        assert "taskclf policy template" in document["_help"]["canonical_template"]
