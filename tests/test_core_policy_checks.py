@@ -40,7 +40,17 @@ def _single_failure(policy: InferencePolicy, models_dir: Path) -> DiskCheckFailu
     assert isinstance(error, PolicyValidationError)
     assert len(error.failures) == 1, error.message
     (failure,) = error.failures
-    assert error.details == {"failures": [failure.to_dict()]}
+    assert error.details["failures"] == [failure.to_dict()]
+    # Beside ours, the original taskclf's keys (model_dir, policy_hash, ...); see test_dropin.
+    assert set(error.details) <= {
+        "failures",
+        "model_dir",
+        "calibrator_store_dir",
+        "policy_hash",
+        "bundle_hash",
+        "store_schema_hash",
+        "policy_schema_hash",
+    }
     assert failure.message in error.message
     assert check_policy_artifacts(policy, models_dir) == error.failures
     return failure
