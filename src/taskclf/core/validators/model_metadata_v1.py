@@ -1,0 +1,64 @@
+"""Fast "valid?" test of model_metadata.v1.json: generated, do not edit.
+
+Generated from schemas/model_metadata.v1.json by tools/generate_validators.py; regenerate
+with ``.venv/bin/python tools/generate_validators.py``.
+
+It answers as jsonschema's draft-07 validator with taskclf's type checker
+does, but only whether the document is valid; the reasons for a document
+that is not come from taskclf.core.schemas.
+"""
+
+from __future__ import annotations
+
+import re
+from math import isfinite as _isfinite
+from typing import Any
+
+__all__ = ["SCHEMA", "is_valid"]
+
+SCHEMA = 'model_metadata.v1.json'
+"""The schema this module was generated from."""
+
+_RE1 = re.compile('^(?![\\s\\S]*\\n)[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[Tt]([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$').search
+
+
+def is_valid(data: Any) -> bool:
+    """Whether ``data`` is valid against model_metadata.v1.json."""
+    if not (isinstance(data, dict)):
+        return False
+    if 'schema_hash' in data:
+        x1 = data['schema_hash']
+        if not (isinstance(x1, str)):
+            return False
+        if len(x1) < 1:
+            return False
+    if 'label_set' in data:
+        x2 = data['label_set']
+        if not (isinstance(x2, list)):
+            return False
+        if len(x2) < 1:
+            return False
+        for x3 in x2:
+            if not (isinstance(x3, str)):
+                return False
+            if len(x3) < 1:
+                return False
+        if len(set(x2)) != len(x2):
+            return False
+    if 'reject_threshold' in data:
+        x4 = data['reject_threshold']
+        if not ((isinstance(x4, float) and _isfinite(x4) or isinstance(x4, int) and not isinstance(x4, bool))):
+            return False
+        if x4 < 0:
+            return False
+        if x4 > 1:
+            return False
+    if 'created_at' in data:
+        x5 = data['created_at']
+        if not (isinstance(x5, str)):
+            return False
+        if not _RE1(x5):
+            return False
+    if 'schema_hash' not in data or 'label_set' not in data:
+        return False
+    return True

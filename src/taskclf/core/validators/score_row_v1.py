@@ -1,0 +1,77 @@
+"""Fast "valid?" test of score_row.v1.json: generated, do not edit.
+
+Generated from schemas/score_row.v1.json by tools/generate_validators.py; regenerate
+with ``.venv/bin/python tools/generate_validators.py``.
+
+It answers as jsonschema's draft-07 validator with taskclf's type checker
+does, but only whether the document is valid; the reasons for a document
+that is not come from taskclf.core.schemas.
+"""
+
+from __future__ import annotations
+
+from math import isfinite as _isfinite
+from typing import Any
+
+__all__ = ["SCHEMA", "is_valid"]
+
+SCHEMA = 'score_row.v1.json'
+"""The schema this module was generated from."""
+
+
+def is_valid(data: Any) -> bool:
+    """Whether ``data`` is valid against score_row.v1.json."""
+    if not (isinstance(data, dict)):
+        return False
+    if 'label' in data:
+        x1 = data['label']
+        if not (isinstance(x1, str)):
+            return False
+        if len(x1) < 1:
+            return False
+    if 'predicted' in data:
+        x2 = data['predicted']
+        if not (isinstance(x2, str)):
+            return False
+        if len(x2) < 1:
+            return False
+    if 'confidence' in data:
+        x3 = data['confidence']
+        if not ((isinstance(x3, float) and _isfinite(x3) or isinstance(x3, int) and not isinstance(x3, bool))):
+            return False
+        if x3 < 0:
+            return False
+        if x3 > 1:
+            return False
+    if 'probabilities' in data:
+        x4 = data['probabilities']
+        if not (isinstance(x4, dict)):
+            return False
+        if len(x4) < 1:
+            return False
+        for k5 in x4:
+            if isinstance(k5, str):
+                if len(k5) < 1:
+                    return False
+        for k6, x7 in x4.items():
+            if not ((isinstance(x7, float) and _isfinite(x7) or isinstance(x7, int) and not isinstance(x7, bool))):
+                return False
+            if x7 < 0:
+                return False
+            if x7 > 1:
+                return False
+    if 'user_id' in data:
+        x8 = data['user_id']
+        if not (isinstance(x8, str)):
+            return False
+        if len(x8) < 1:
+            return False
+    if 'label' not in data:
+        return False
+    if 'predicted' in data and ('confidence' not in data):
+        return False
+    if 'confidence' in data and ('predicted' not in data):
+        return False
+    if ('predicted' in data) + ('probabilities' in data) != 1:
+        return False
+    return True
