@@ -208,8 +208,20 @@ class _Generator:
             method = getattr(self, "kw_" + keyword, None)
             if method is None:
                 raise UnsupportedSchema(f"keyword {keyword!r}")
-            lines += method(schema[keyword], schema, base, var, known, depth)
+            block = method(schema[keyword], schema, base, var, known, depth)
+            if block and lines and block[0] == self.last_guard(lines, pad):
+                block = block[1:]  # the same type test as the block before: one test
+            lines += block
         return lines
+
+    @staticmethod
+    def last_guard(lines: list[str], pad: str) -> str | None:
+        """The type test that opens the last block of ``lines`` at this depth, if any."""
+        for line in reversed(lines):
+            if line.startswith(pad) and not line.startswith(pad + " "):
+                opened = line.startswith(f"{pad}if isinstance(") and line.endswith(":")
+                return line if opened else None
+        return None
 
     def ref(
         self, ref: str, base: str, var: str, known: frozenset[str] | None, depth: int
@@ -432,20 +444,22 @@ class _Generator:
         self, value: Any, schema: Any, base: str, var: str, known: Any, depth: int
     ) -> list[str]:
         pad = "    " * depth
-        return [f"{pad}if not ({self.equals(var, value)}):", f"{pad}    return False"]
+        return [f"{pad}if not ({self.equals(var, value, known)}):", f"{pad}    return False"]
 
     def kw_enum(
         self, value: Any, schema: Any, base: str, var: str, known: Any, depth: int
     ) -> list[str]:
         pad = "    " * depth
-        tests = " or ".join(self.equals(var, each) for each in value) or "False"
+        tests = " or ".join(self.equals(var, each, known) for each in value) or "False"
         return [f"{pad}if not ({tests}):", f"{pad}    return False"]
 
-    def equals(self, var: str, value: Any) -> str:
+    def equals(self, var: str, value: Any, known: frozenset[str] | None) -> str:
         # jsonschema's equality: strings compare as strings, null only to null.
         if value is None:
             return f"{var} is None"
         if isinstance(value, str):
+            if known is not None and known <= {"string", "null"}:
+                return f"{var} == {value!r}"  # None == "..." is False anyway
             return f"(isinstance({var}, str) and {var} == {value!r})"
         raise UnsupportedSchema(f"const/enum value {value!r} (only strings and null)")
 

@@ -142,7 +142,9 @@ class InferencePolicy:
             raise PolicySchemaError(issues)
         for name, value in document.items():
             object.__setattr__(self, name, _frozen(value))
-        object.__setattr__(self, "annotations", MappingProxyType(copy.deepcopy(annotations)))
+        # Most policies have no notes; copying an empty dict costs a deepcopy.
+        notes = copy.deepcopy(annotations) if annotations else {}
+        object.__setattr__(self, "annotations", MappingProxyType(notes))
 
     @classmethod
     def from_dict(cls, document: Mapping[str, Any], /) -> InferencePolicy:
@@ -157,7 +159,7 @@ class InferencePolicy:
             # Keyword construction fills a required field from its schema default
             # (reject_threshold); a document must state it, as the schema says.
             raise PolicySchemaError(validate_document(POLICY_SCHEMA, document))
-        names = {f.name for f in fields(cls)} - {"annotations"}
+        names = _FIELD_NAMES
         known = {key: value for key, value in document.items() if key in names}
         others = {key: value for key, value in document.items() if key not in names}
         return cls(**known, annotations=others)
@@ -204,11 +206,17 @@ def _note_issues(
 
 
 def _as_json_value(value: Any) -> Any:
+    if type(value) in _SCALARS:  # most fields: no container to convert
+        return value
     if isinstance(value, tuple):
         return [_as_json_value(item) for item in value]
     if isinstance(value, Mapping):
         return {key: _as_json_value(item) for key, item in value.items()}
     return value
+
+
+_SCALARS = frozenset({str, float, int, bool, type(None)})
+_FIELD_NAMES = frozenset(f.name for f in fields(InferencePolicy)) - {"annotations"}
 
 
 def _frozen(value: Any) -> Any:
@@ -321,7 +329,7 @@ def _read_policy(path: str) -> InferencePolicy:
     if cached is not None and cached[0] == data:
         outcome = cached[1]
     else:
-        outcome = _parse_policy(data, Path(path))
+        outcome = _parse_policy(data, path)
         if len(_read_cache) >= _READ_CACHE_LIMIT:
             _read_cache.clear()
         _read_cache[key] = (data, outcome)
@@ -330,15 +338,17 @@ def _read_policy(path: str) -> InferencePolicy:
     return outcome
 
 
-def _parse_policy(data: bytes, path: Path) -> InferencePolicy | PolicyValidationError:
+def _parse_policy(data: bytes, path: str) -> InferencePolicy | PolicyValidationError:
+    # The Path for the error is built only when there is an error: it costs
+    # more than validating a valid policy with the generated validator.
     try:
         document = parse_json_bytes(data, source=path)
     except JSONFileError as exc:
-        return PolicyFileError(path, exc.reason)
+        return PolicyFileError(Path(path), exc.reason)
     try:
         return InferencePolicy.from_dict(document)  # validates exactly once
     except PolicySchemaError as exc:
-        return PolicySchemaError(exc.issues, path)
+        return PolicySchemaError(exc.issues, Path(path))
 
 
 def load_inference_policy(models_dir: Path) -> InferencePolicy | None:

@@ -29,7 +29,7 @@ def is_valid(data: Any) -> bool:
         x1 = data['method']
         if not (isinstance(x1, str) or x1 is None):
             return False
-        if not ((isinstance(x1, str) and x1 == 'temperature') or (isinstance(x1, str) and x1 == 'isotonic') or x1 is None):
+        if not (x1 == 'temperature' or x1 == 'isotonic' or x1 is None):
             return False
     if 'model_schema_hash' in data:
         x2 = data['model_schema_hash']

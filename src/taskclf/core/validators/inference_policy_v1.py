@@ -44,7 +44,7 @@ def is_valid(data: Any) -> bool:
         x1 = data['policy_version']
         if not (isinstance(x1, str)):
             return False
-        if not ((isinstance(x1, str) and x1 == 'v1')):
+        if not (x1 == 'v1'):
             return False
     if 'model_dir' in data:
         x2 = data['model_dir']
@@ -80,14 +80,13 @@ def is_valid(data: Any) -> bool:
         if isinstance(x6, str):
             if len(x6) < 1:
                 return False
-        if isinstance(x6, str):
             if not _RE1(x6):
                 return False
     if 'calibration_method' in data:
         x7 = data['calibration_method']
         if not (isinstance(x7, str) or x7 is None):
             return False
-        if not ((isinstance(x7, str) and x7 == 'temperature') or (isinstance(x7, str) and x7 == 'isotonic') or x7 is None):
+        if not (x7 == 'temperature' or x7 == 'isotonic' or x7 is None):
             return False
     if 'reject_threshold' in data:
         x8 = data['reject_threshold']
@@ -122,7 +121,6 @@ def is_valid(data: Any) -> bool:
                 if isinstance(k13, str):
                     if len(k13) < 1:
                         return False
-        if isinstance(x12, dict):
             for k14, x15 in x12.items():
                 if not ((isinstance(x15, float) and _isfinite(x15) or isinstance(x15, int) and not isinstance(x15, bool))):
                     return False
