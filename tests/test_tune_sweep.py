@@ -12,6 +12,8 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from taskclf.tune.scores import ScoreReader, ScoreRow
 from taskclf.tune.sweep import (
@@ -399,6 +401,43 @@ class TestAccumulator:
     def test_thresholds_must_be_sorted_and_distinct(self, thresholds: list[float]) -> None:
         with pytest.raises(ValueError, match="thresholds must be sorted, without repeats"):
             SweepAccumulator(thresholds)
+
+    @settings(max_examples=150, deadline=None)
+    @given(
+        rows=st.lists(
+            st.tuples(
+                st.sampled_from(["a", "b", "c"]),
+                st.sampled_from(["a", "b", "d"]),
+                st.floats(0, 1),
+                st.sampled_from([None, "u1", "u2", "u3"]),
+            ),
+            max_size=60,
+        )
+    )
+    def test_the_sum_of_the_parts_is_the_whole(
+        self, rows: list[tuple[str, str, float, str | None]]
+    ) -> None:
+        thresholds = [0.25, 0.5, 0.75]
+        whole = SweepAccumulator(thresholds)
+        parts: dict[str | None, SweepAccumulator] = {}
+        for label, predicted, confidence, user in rows:
+            whole.add(label, predicted, confidence)
+            parts.setdefault(user, SweepAccumulator(thresholds)).add(label, predicted, confidence)
+        summed = SweepAccumulator(thresholds)
+        for part in parts.values():
+            summed.absorb(part)
+        if not rows:
+            assert summed.rows == 0
+            return
+        assert summed.result(0.0, 1.0) == whole.result(0.0, 1.0)
+
+    def test_per_user_tuning_gives_the_global_sweep(self) -> None:
+        rows = [ScoreRow(*row) for row in HAND_ROWS]
+        assert tune_reject(rows, per_user=True).sweep == tune_reject(rows).sweep
+
+    def test_absorb_needs_the_same_thresholds(self) -> None:
+        with pytest.raises(ValueError, match="other thresholds"):
+            SweepAccumulator([0.5]).absorb(SweepAccumulator([0.4]))
 
     def test_confidence_equal_to_a_threshold_is_accepted(self) -> None:
         accumulator = SweepAccumulator([0.5])

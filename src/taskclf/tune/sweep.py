@@ -308,6 +308,30 @@ class SweepAccumulator:
         self._fp[guess][bucket] += 1
         self._fn[true][bucket] += 1
 
+    def absorb(self, other: SweepAccumulator) -> None:
+        """Add every count of ``other`` (built with the same thresholds) to this one.
+
+        The counts are sums, so the accumulator of all rows is the sum of the
+        accumulators of any split of them (per user, say).
+
+        Raises:
+            ValueError: ``other`` has other thresholds.
+        """
+        if other._thresholds != self._thresholds:
+            raise ValueError("cannot add the counts of a sweep over other thresholds")
+        self.rows += other.rows
+        self._counts = [a + b for a, b in zip(self._counts, other._counts, strict=True)]
+        for label, theirs in other._labels.items():
+            mine = self._labels.get(label)
+            if mine is None:
+                mine = self._new_label(label)
+            for table, source in (
+                (self._tp, other._tp),
+                (self._fp, other._fp),
+                (self._fn, other._fn),
+            ):
+                table[mine] = [a + b for a, b in zip(table[mine], source[theirs], strict=True)]
+
     def _new_label(self, label: str) -> int:
         index = self._labels[label] = len(self._labels)
         for table in (self._tp, self._fp, self._fn):
@@ -503,20 +527,26 @@ def tune_reject(
     if min_user_samples < 1:
         raise ValueError(f"min_user_samples must be at least 1, not {min_user_samples}")
     overall = SweepAccumulator(candidates)
-    add = overall.add
     users: dict[str, SweepAccumulator] = {}
-    without_user = 0
     if per_user:
+        # Each row is counted once, for its user (or for no user); the
+        # overall counts are the sum of those, added up at the end, so tuning
+        # per user costs little more than tuning globally.
+        without = SweepAccumulator(candidates)
+        add_without = without.add
         for label, predicted, confidence, user_id in rows:
-            add(label, predicted, confidence)
             if user_id is None:
-                without_user += 1
+                add_without(label, predicted, confidence)
                 continue
             accumulator = users.get(user_id)
             if accumulator is None:
                 accumulator = users[user_id] = SweepAccumulator(candidates)
             accumulator.add(label, predicted, confidence)
+        for accumulator in (without, *users.values()):
+            overall.absorb(accumulator)
+        without_user = without.rows
     else:
+        add = overall.add
         for label, predicted, confidence, _user_id in rows:
             add(label, predicted, confidence)
     sweep = overall.result(reject_rate_min, reject_rate_max)
