@@ -16,8 +16,9 @@ import math
 import subprocess
 import sys
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
-from types import ModuleType
+from types import MappingProxyType, ModuleType
 from typing import Any
 
 import pytest
@@ -194,6 +195,48 @@ class TestNonFiniteNumbers:
         row = {"label": "a", "predicted": "a", "confidence": True}
         assert _fast(SCORE_ROW_SCHEMA)(row) is False
         assert validator_for(SCORE_ROW_SCHEMA).is_valid(row) is False
+
+
+class _Float(float):
+    pass
+
+
+class _Str(str):
+    pass
+
+
+PYTHON_VALUES = [
+    ("a", "b"),
+    MappingProxyType({"alice": 0.5}),
+    _Float(0.5),
+    _Float("nan"),
+    _Str("models/run_001"),
+    Decimal("0.5"),
+    b"models/run_001",
+    {1: 0.5},
+    {("a",): 0.5},
+    frozenset({"a"}),
+    object(),
+]
+
+
+class TestPythonValues:
+    """Values only a Python caller can pass get jsonschema's answer too, or jsonschema decides."""
+
+    @pytest.mark.parametrize("value", PYTHON_VALUES, ids=repr)
+    @pytest.mark.parametrize(
+        "key", ["model_label_set", "per_user_reject_thresholds", "reject_threshold", "model_dir"]
+    )
+    def test_policy(self, key: str, value: Any) -> None:
+        document = {**SEEDS[POLICY_SCHEMA][0], key: value}
+        expected = validator_for(POLICY_SCHEMA).is_valid(document)
+        assert (validate_document(POLICY_SCHEMA, document) == ()) is expected
+        # The generated test may only be stricter (then jsonschema decides), never laxer.
+        try:
+            fast = _fast(POLICY_SCHEMA)(document)
+        except Exception:
+            fast = False
+        assert fast is expected or (fast is False and expected is True)
 
 
 # --- the differential property test -------------------------------------------------------

@@ -133,15 +133,21 @@ class InferencePolicy:
                     value = copy.deepcopy(spec["default"])
                 else:
                     continue  # a required field left out: the schema reports it
-            document[name] = _as_json_value(value)
+            # Most fields are scalars: no call to convert (or freeze) them.
+            document[name] = value if type(value) in _SCALARS else _as_json_value(value)
         annotations = {} if self.annotations is _UNSET else dict(self.annotations)
         # Fields last: a note cannot stand in for a field the schema must see.
-        issues = validate_document(POLICY_SCHEMA, {**annotations, **document})
-        issues += _note_issues(annotations, schema_properties)
+        issues = validate_document(
+            POLICY_SCHEMA, {**annotations, **document} if annotations else document
+        )
+        if annotations:
+            issues += _note_issues(annotations, schema_properties)
         if issues:
             raise PolicySchemaError(issues)
         for name, value in document.items():
-            object.__setattr__(self, name, _frozen(value))
+            if type(value) in _CONTAINERS:
+                value = _frozen(value)
+            object.__setattr__(self, name, value)
         # Most policies have no notes; copying an empty dict costs a deepcopy.
         notes = copy.deepcopy(annotations) if annotations else {}
         object.__setattr__(self, "annotations", MappingProxyType(notes))
@@ -216,6 +222,7 @@ def _as_json_value(value: Any) -> Any:
 
 
 _SCALARS = frozenset({str, float, int, bool, type(None)})
+_CONTAINERS = frozenset({list, dict})
 _FIELD_NAMES = frozenset(f.name for f in fields(InferencePolicy)) - {"annotations"}
 
 

@@ -602,14 +602,22 @@ def _column_of(pointer: str) -> str | None:
     return parts[0]
 
 
+# ScoreRow's own constructor is a Python function; the tuple's is half the
+# cost, which shows on a million rows.
+_new_row = tuple.__new__
+
+
 def _row_of(document: dict[str, Any]) -> ScoreRow:
     probabilities: dict[str, float] | None = document.get("probabilities")
     if probabilities is None:
-        return ScoreRow(
-            document["label"],
-            document["predicted"],
-            float(document["confidence"]),
-            document.get("user_id"),
+        return _new_row(
+            ScoreRow,
+            (
+                document["label"],
+                document["predicted"],
+                float(document["confidence"]),
+                document.get("user_id"),
+            ),
         )
     predicted = ""
     confidence = -1.0
