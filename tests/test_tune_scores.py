@@ -23,6 +23,9 @@ from taskclf.tune.scores import (
     ScoreFileError,
     ScoreReader,
     ScoreRow,
+    _column,
+    _csv_converter,
+    _csv_document,
     _fast_jsonl_row,
     _row_of,
     _unknown_labels,
@@ -564,3 +567,29 @@ def _fast_validator() -> Callable[[Any], bool]:
     check = fast_validator(SCORE_ROW_SCHEMA)
     assert check is not None
     return check
+
+
+class TestCsvConverter:
+    """The one-step record conversion gives the document the column-by-column one gives."""
+
+    @settings(max_examples=300, deadline=None)
+    @given(
+        header=st.lists(
+            st.sampled_from(
+                ["label", "predicted", "confidence", "user_id", "x", "p_code", "p_write"]
+            ),
+            min_size=1,
+            max_size=5,
+            unique=True,
+        ),
+        cells=st.lists(
+            st.sampled_from(["", "code", "0.5", "1e-3", "nan", "inf", " 1", "01", "-0", "x"])
+            | st.text(max_size=3),
+            min_size=5,
+            max_size=5,
+        ),
+    )
+    def test_same_document(self, header: list[str], cells: list[str]) -> None:
+        columns = tuple(_column(name) for name in header)
+        record = cells[: len(header)]
+        assert _csv_converter(columns)(record) == _csv_document(columns, record)

@@ -408,6 +408,7 @@ class ScoreReader:
                 if header is None:
                     raise ScoreFileError(self.path, "is empty; the first row must name the columns")
                 columns = self._csv_columns(header)
+                to_document = _csv_converter(columns)
                 start = reader.line_num + 1
                 for record in reader:
                     line, start = start, reader.line_num + 1
@@ -417,7 +418,7 @@ class ScoreReader:
                         message = f"the row has {len(record)} fields, the header {len(columns)}"
                         self._reject(self._row_error(line, message, "csv"))
                         continue
-                    document = _csv_document(columns, record)
+                    document = to_document(record)
                     # The common case in one loop; the general path (which
                     # says what is wrong) takes any row the validator rejects.
                     if check is not None and check(document):
@@ -562,6 +563,32 @@ def _column(name: str) -> _Column:
     if name in _number_properties():
         return _Column("number", name)
     return _Column("text", name)
+
+
+def _csv_converter(columns: tuple[_Column, ...]) -> Callable[[list[str]], dict[str, Any]]:
+    """A function from a record to its document, the same as :func:`_csv_document`.
+
+    For a file without ``p_<label>`` columns, a record without an empty cell
+    (the usual one) becomes its document in one step, column names to cells,
+    and then its number columns are converted: the very steps
+    :func:`_csv_document` takes column by column. Any other record, or any
+    record of a file with ``p_<label>`` columns, goes through
+    :func:`_csv_document` itself.
+    """
+    if any(column.kind == "probability" for column in columns):
+        return functools.partial(_csv_document, columns)
+    keys = tuple(column.key for column in columns)
+    numbers = tuple(column.key for column in columns if column.kind == "number")
+
+    def convert(record: list[str]) -> dict[str, Any]:
+        if "" in record:
+            return _csv_document(columns, record)
+        document: dict[str, Any] = dict(zip(keys, record, strict=True))
+        for key in numbers:
+            document[key] = _csv_number(document[key])
+        return document
+
+    return convert
 
 
 def _csv_document(columns: tuple[_Column, ...], record: list[str]) -> dict[str, Any]:
