@@ -15,7 +15,7 @@ are medians over the rounds):
 * the CSV floor: every record of ``csv.reader``, nothing else;
 * :class:`~taskclf.tune.scores.ScoreReader` and
   :func:`~taskclf.tune.sweep.tune_reject` over each file, globally and
-  ``--per-user`` (200 users), with the peak resident memory of each process.
+  ``--per-user`` (200 users unless ``--users``), with the peak resident memory of each process.
 
 Targets: JSON Lines at most 1.5 x its floor, CSV at most 3 x its floor,
 per-user at most 1.2 x the global run, peak RSS at most 64 MiB. With
@@ -49,7 +49,9 @@ LABELS = ("browse", "code", "meeting", "write")
 USERS = 200
 
 
-def generate_rows(count: int, *, probabilities: bool, seed: int = 7) -> Iterator[dict[str, object]]:
+def generate_rows(
+    count: int, *, probabilities: bool, users: int = USERS, seed: int = 7
+) -> Iterator[dict[str, object]]:
     """Rows whose predictions are right more often when the confidence is high."""
     rng = random.Random(seed)
     for index in range(count):
@@ -66,7 +68,7 @@ def generate_rows(count: int, *, probabilities: bool, seed: int = 7) -> Iterator
             row["predicted"] = predicted
             row["confidence"] = confidence
         if index % 10:
-            row["user_id"] = f"user{rng.randrange(USERS):03d}"
+            row["user_id"] = f"user{rng.randrange(users):03d}"
         yield row
 
 
@@ -164,6 +166,9 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="send every row through the strict reader and validate_document (slow)",
     )
+    parser.add_argument(
+        "--users", type=int, default=USERS, help=f"distinct user ids (default {USERS})"
+    )
     parser.add_argument("--trace", action="store_true", help="add a tracemalloc run per file")
     options = parser.parse_args(argv)
     fast = not options.full_validation
@@ -173,11 +178,12 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench_tune_reject_") as folder:
         paths = {"jsonl": Path(folder) / "scores.jsonl", "csv": Path(folder) / "scores.csv"}
         write_jsonl(
-            paths["jsonl"], generate_rows(options.rows, probabilities=options.probabilities)
+            paths["jsonl"],
+            generate_rows(options.rows, probabilities=options.probabilities, users=options.users),
         )
         write_csv(
             paths["csv"],
-            generate_rows(options.rows, probabilities=options.probabilities),
+            generate_rows(options.rows, probabilities=options.probabilities, users=options.users),
             probabilities=options.probabilities,
         )
         runs = [(kind, task) for kind in paths for task in ("floor", "global", "per-user")]
