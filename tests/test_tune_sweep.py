@@ -431,6 +431,54 @@ class TestAccumulator:
             return
         assert summed.result(0.0, 1.0) == whole.result(0.0, 1.0)
 
+    @settings(max_examples=150, deadline=None)
+    @given(
+        rows=st.lists(
+            st.tuples(
+                st.sampled_from(["a", "b", "c"]),
+                st.sampled_from(["a", "b", "d"]),
+                st.sampled_from([0.0, 0.25, 0.3, 0.5, 0.75, 1.0]) | st.floats(0, 1),
+                st.sampled_from([None, "u1", "u2", "u3", "u4"]),
+            ),
+            min_size=1,
+            max_size=60,
+        ),
+        minimum=st.integers(1, 12),
+    )
+    def test_per_user_sweeps_are_those_of_each_users_rows(
+        self, rows: list[tuple[str, str, float, str | None]], minimum: int
+    ) -> None:
+        thresholds = (0.0, 0.25, 0.5, 0.75)
+        result = tune_reject(
+            [ScoreRow(*row) for row in rows],
+            thresholds,
+            reject_rate_min=0.0,
+            reject_rate_max=1.0,
+            per_user=True,
+            min_user_samples=minimum,
+        )
+        by_user: dict[str, SweepAccumulator] = {}
+        for label, predicted, confidence, user in rows:
+            if user is not None:
+                by_user.setdefault(user, SweepAccumulator(thresholds))
+                by_user[user].add(label, predicted, confidence)
+        expected = {
+            user: accumulator.result(0.0, 1.0)
+            for user, accumulator in by_user.items()
+            if accumulator.rows >= minimum
+        }
+        assert {user.user_id: user.sweep for user in result.per_user} == expected
+        assert [(user.user_id, user.rows) for user in result.skipped_users] == sorted(
+            (user, accumulator.rows)
+            for user, accumulator in by_user.items()
+            if accumulator.rows < minimum
+        )
+        assert result.rows_without_user == sum(1 for row in rows if row[3] is None)
+        whole = SweepAccumulator(thresholds)
+        for label, predicted, confidence, _user in rows:
+            whole.add(label, predicted, confidence)
+        assert result.sweep == whole.result(0.0, 1.0)
+
     def test_per_user_tuning_gives_the_global_sweep(self) -> None:
         rows = [ScoreRow(*row) for row in HAND_ROWS]
         assert tune_reject(rows, per_user=True).sweep == tune_reject(rows).sweep
