@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 from taskclf.core.inference_policy import InferencePolicy, PolicySchemaError
 from taskclf.core.schemas import (
     POLICY_SCHEMA,
+    _validator,
     load_schema,
     schema_names,
     validate_document,
@@ -115,6 +116,7 @@ class TestGeneratedModules:
 
     def test_unknown_schema_has_no_fast_validator(self) -> None:
         assert fast_validator("no_such_schema.v1.json") is None
+        assert fast_validator(POLICY_SCHEMA, "/properties/no_such_field") is None
         assert fast_validator("../escape.json") is None
 
 
@@ -132,13 +134,14 @@ class TestNoJsonschemaForValidDocuments:
         code = f"""
 import json, sys
 from pathlib import Path
-from taskclf.core.schemas import validate_document
+from taskclf.core.schemas import validate_document, validate_value
 from taskclf.core.inference_policy import InferencePolicy, load_inference_policy
 home = Path({str(EXAMPLE_HOME)!r})
 metadata = json.loads((home / "models/run_001/metadata.json").read_text())
 assert validate_document("model_metadata.v1.json", metadata) == ()
 row = {{"label": "a", "predicted": "a", "confidence": 0.5}}
 assert validate_document("score_row.v1.json", row) == ()
+assert validate_value("inference_policy.v1.json", "/properties/reject_threshold", 0.5) == ()
 policy = InferencePolicy(model_dir="models/run_001", model_schema_hash="h",
                          model_label_set=("a", "b"), reject_threshold=0.5)
 assert load_inference_policy(Path("tests/cases/valid/per_user_thresholds")) is not None
@@ -287,6 +290,15 @@ def _examples(name: str) -> list[Any]:
     return [example for spec in properties.values() for example in spec.get("examples", [])]
 
 
+def _parts(name: str) -> list[str]:
+    schema = load_schema(name)
+    return [
+        f"/{section}/{key}"
+        for section in ("properties", "definitions")
+        for key in schema.get(section, {})
+    ]
+
+
 def _keys(name: str) -> list[str]:
     return [*load_schema(name).get("properties", {}), "_note", "$schema", "extra", ""]
 
@@ -424,6 +436,23 @@ class TestGeneratedAgreesWithJsonschema:
     @given(document=anything)
     def test_on_anything(self, name: str, document: Any) -> None:
         assert _fast(name)(document) is validator_for(name).is_valid(document)
+
+    def test_every_named_part(self, name: str) -> None:
+        # The tests of /properties/<name> and /definitions/<name> (validate_value).
+        for pointer in _parts(name):
+            fast = fast_validator(name, pointer)
+            assert fast is not None, pointer
+            reference = _validator(name, pointer)
+            for value in [*EDGE_VALUES, *_examples(name)]:
+                assert fast(value) is reference.is_valid(value), (pointer, value)
+
+    @settings(max_examples=60, deadline=None)
+    @given(value=anything)
+    def test_every_named_part_on_anything(self, name: str, value: Any) -> None:
+        for pointer in _parts(name):
+            fast = fast_validator(name, pointer)
+            assert fast is not None
+            assert fast(value) is _validator(name, pointer).is_valid(value), pointer
 
     def test_seeds_are_valid_and_mutations_mostly_invalid(self, name: str) -> None:
         # The seeds are valid for both; the edge values break most documents

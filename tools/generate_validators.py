@@ -582,6 +582,15 @@ def generate(schema_name: str, schemas: Mapping[str, Mapping[str, Any]]) -> str:
     schema = schemas[schema_name]
     generator = _Generator(by_id)
     body = generator.node(schema, schema["$id"], "data", None, 1)
+    # One test per named part (for taskclf.core.schemas.validate_value): every
+    # property and every definition, reached by its JSON pointer.
+    parts: dict[str, str] = {}
+    for section in ("properties", "definitions"):
+        for name, sub in schema.get(section, {}).items():
+            pointer = "/" + "/".join(
+                p.replace("~", "~0").replace("/", "~1") for p in (section, name)
+            )
+            parts[pointer] = generator.predicate(sub, schema["$id"], None)
     imports = []
     if generator.uses_re:
         imports.append("import re")
@@ -602,7 +611,7 @@ def generate(schema_name: str, schemas: Mapping[str, Mapping[str, Any]]) -> str:
         *(["from math import isfinite as _isfinite"] if generator.uses_isfinite else []),
         "from typing import Any",
         "",
-        '__all__ = ["SCHEMA", "is_valid"]',
+        '__all__ = ["PARTS", "SCHEMA", "is_valid"]',
         "",
         f"SCHEMA = {schema_name!r}",
         '"""The schema this module was generated from."""',
@@ -618,6 +627,12 @@ def generate(schema_name: str, schemas: Mapping[str, Mapping[str, Any]]) -> str:
         f'    """Whether ``data`` is valid against {schema_name}."""',
         *body,
         "    return True",
+        "",
+        "",
+        "PARTS = {",
+        *(f"    {pointer!r}: {function}," for pointer, function in parts.items()),
+        "}",
+        '"""The test of each named part of the schema, by JSON pointer."""',
         "",
     ]
     text = "\n".join(lines)

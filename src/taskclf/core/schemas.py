@@ -232,8 +232,8 @@ def validate_document(name: str, document: Any) -> tuple[SchemaIssue, ...]:
     return tuple(issues.values())
 
 
-def _fast_is_valid(name: str, document: Any) -> bool:
-    check = fast_validator(name)
+def _fast_is_valid(name: str, document: Any, pointer: str = "") -> bool:
+    check = fast_validator(name, pointer)
     if check is None:
         return False
     try:
@@ -263,6 +263,8 @@ def validate_value(name: str, pointer: str, value: Any) -> tuple[SchemaIssue, ..
     For checking one value, e.g. ``validate_value(POLICY_SCHEMA,
     "/properties/reject_threshold", 1.5)``, with the schema's own rule and hint.
     """
+    if _fast_is_valid(name, value, pointer):
+        return ()
     validator = _validator(name, pointer)
     issues = []
     for error in validator.iter_errors(value):

@@ -13,13 +13,51 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = ["SCHEMA", "is_valid"]
+__all__ = ["PARTS", "SCHEMA", "is_valid"]
 
 SCHEMA = 'active_pointer.v1.json'
 """The schema this module was generated from."""
 
 _RE1 = re.compile('^(?![\\s\\S]*[\\u0000-\\u001f])(?![A-Za-z]:)(?!/)(?!\\.\\.(/|$))(?![\\s\\S]*/\\.\\.(/|$))[^\\\\]+$').search
 _RE2 = re.compile('^(?![\\s\\S]*\\n)[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[Tt]([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$').search
+
+
+def _s8(v: Any) -> bool:
+    if not (isinstance(v, str)):
+        return False
+    if len(v) < 1:
+        return False
+    if not _RE1(v):
+        return False
+    return True
+
+
+def _s9(v: Any) -> bool:
+    if not (isinstance(v, str)):
+        return False
+    if not _RE2(v):
+        return False
+    return True
+
+
+def _s10(v: Any) -> bool:
+    if not (isinstance(v, str)):
+        return False
+    if len(v) < 1:
+        return False
+    return True
+
+
+def _s11(v: Any) -> bool:
+    if not (isinstance(v, str)):
+        return False
+    return True
+
+
+def _s12(v: Any) -> bool:
+    if not (isinstance(v, str)):
+        return False
+    return True
 
 
 def is_valid(data: Any) -> bool:
@@ -57,3 +95,13 @@ def is_valid(data: Any) -> bool:
     if 'model_dir' not in data or 'selected_at' not in data or 'policy_version' not in data:
         return False
     return True
+
+
+PARTS = {
+    '/properties/model_dir': _s8,
+    '/properties/selected_at': _s9,
+    '/properties/policy_version': _s10,
+    '/properties/model_id': _s11,
+    '/properties/reason': _s12,
+}
+"""The test of each named part of the schema, by JSON pointer."""

@@ -13,12 +13,44 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = ["SCHEMA", "is_valid"]
+__all__ = ["PARTS", "SCHEMA", "is_valid"]
 
 SCHEMA = 'calibrator_store.v1.json'
 """The schema this module was generated from."""
 
 _RE1 = re.compile('^(?![\\s\\S]*\\n)[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[Tt]([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$').search
+
+
+def _s7(v: Any) -> bool:
+    if not (isinstance(v, str) or v is None):
+        return False
+    if not (v == 'temperature' or v == 'isotonic' or v is None):
+        return False
+    return True
+
+
+def _s8(v: Any) -> bool:
+    if not (isinstance(v, str)):
+        return False
+    if len(v) < 1:
+        return False
+    return True
+
+
+def _s9(v: Any) -> bool:
+    if not (isinstance(v, str)):
+        return False
+    if len(v) < 1:
+        return False
+    return True
+
+
+def _s10(v: Any) -> bool:
+    if not (isinstance(v, str)):
+        return False
+    if not _RE1(v):
+        return False
+    return True
 
 
 def is_valid(data: Any) -> bool:
@@ -50,3 +82,12 @@ def is_valid(data: Any) -> bool:
         if not _RE1(x4):
             return False
     return True
+
+
+PARTS = {
+    '/properties/method': _s7,
+    '/properties/model_schema_hash': _s8,
+    '/properties/model_bundle_id': _s9,
+    '/properties/created_at': _s10,
+}
+"""The test of each named part of the schema, by JSON pointer."""

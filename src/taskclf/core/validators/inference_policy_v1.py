@@ -14,7 +14,7 @@ import re
 from math import isfinite as _isfinite
 from typing import Any
 
-__all__ = ["SCHEMA", "is_valid"]
+__all__ = ["PARTS", "SCHEMA", "is_valid"]
 
 SCHEMA = 'inference_policy.v1.json'
 """The schema this module was generated from."""
@@ -33,6 +33,142 @@ def _s19(v: Any) -> bool:
             return False
     if 'calibration_method' not in v:
         return False
+    return True
+
+
+def _s21(v: Any) -> bool:
+    if not (isinstance(v, str)):
+        return False
+    if not (v == 'v1'):
+        return False
+    return True
+
+
+def _s22(v: Any) -> bool:
+    if not (isinstance(v, str)):
+        return False
+    if len(v) < 1:
+        return False
+    if not _RE1(v):
+        return False
+    return True
+
+
+def _s23(v: Any) -> bool:
+    if not (isinstance(v, str)):
+        return False
+    if len(v) < 1:
+        return False
+    return True
+
+
+def _s24(v: Any) -> bool:
+    if not (isinstance(v, list)):
+        return False
+    if len(v) < 1:
+        return False
+    for x25 in v:
+        if not (isinstance(x25, str)):
+            return False
+        if len(x25) < 1:
+            return False
+    if len(set(v)) != len(v):
+        return False
+    return True
+
+
+def _s26(v: Any) -> bool:
+    if not (isinstance(v, str) or v is None):
+        return False
+    if isinstance(v, str):
+        if len(v) < 1:
+            return False
+        if not _RE1(v):
+            return False
+    return True
+
+
+def _s27(v: Any) -> bool:
+    if not (isinstance(v, str) or v is None):
+        return False
+    if not (v == 'temperature' or v == 'isotonic' or v is None):
+        return False
+    return True
+
+
+def _s28(v: Any) -> bool:
+    if not ((isinstance(v, float) and _isfinite(v) or isinstance(v, int) and not isinstance(v, bool))):
+        return False
+    if v < 0:
+        return False
+    if v > 1:
+        return False
+    return True
+
+
+def _s29(v: Any) -> bool:
+    if not (isinstance(v, str)):
+        return False
+    if not _RE2(v):
+        return False
+    return True
+
+
+def _s30(v: Any) -> bool:
+    if not (isinstance(v, str)):
+        return False
+    if len(v) < 1:
+        return False
+    return True
+
+
+def _s31(v: Any) -> bool:
+    if not (isinstance(v, str)):
+        return False
+    return True
+
+
+def _s32(v: Any) -> bool:
+    if not (isinstance(v, dict) or v is None):
+        return False
+    if isinstance(v, dict):
+        for k33 in v:
+            if isinstance(k33, str):
+                if len(k33) < 1:
+                    return False
+        for k34, x35 in v.items():
+            if not ((isinstance(x35, float) and _isfinite(x35) or isinstance(x35, int) and not isinstance(x35, bool))):
+                return False
+            if x35 < 0:
+                return False
+            if x35 > 1:
+                return False
+    return True
+
+
+def _s36(v: Any) -> bool:
+    if not ((isinstance(v, float) and _isfinite(v) or isinstance(v, int) and not isinstance(v, bool))):
+        return False
+    if v < 0:
+        return False
+    if v > 1:
+        return False
+    return True
+
+
+def _s37(v: Any) -> bool:
+    if isinstance(v, str):
+        if len(v) < 1:
+            return False
+        if not _RE1(v):
+            return False
+    return True
+
+
+def _s38(v: Any) -> bool:
+    if isinstance(v, str):
+        if not _RE2(v):
+            return False
     return True
 
 
@@ -147,3 +283,22 @@ def is_valid(data: Any) -> bool:
         if 'calibrator_store_dir' not in data:
             return False
     return True
+
+
+PARTS = {
+    '/properties/policy_version': _s21,
+    '/properties/model_dir': _s22,
+    '/properties/model_schema_hash': _s23,
+    '/properties/model_label_set': _s24,
+    '/properties/calibrator_store_dir': _s26,
+    '/properties/calibration_method': _s27,
+    '/properties/reject_threshold': _s28,
+    '/properties/created_at': _s29,
+    '/properties/source': _s30,
+    '/properties/git_commit': _s31,
+    '/properties/per_user_reject_thresholds': _s32,
+    '/definitions/probability': _s36,
+    '/definitions/relative_path': _s37,
+    '/definitions/date_time': _s38,
+}
+"""The test of each named part of the schema, by JSON pointer."""

@@ -14,12 +14,53 @@ import re
 from math import isfinite as _isfinite
 from typing import Any
 
-__all__ = ["SCHEMA", "is_valid"]
+__all__ = ["PARTS", "SCHEMA", "is_valid"]
 
 SCHEMA = 'model_metadata.v1.json'
 """The schema this module was generated from."""
 
 _RE1 = re.compile('^(?![\\s\\S]*\\n)[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[Tt]([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$').search
+
+
+def _s8(v: Any) -> bool:
+    if not (isinstance(v, str)):
+        return False
+    if len(v) < 1:
+        return False
+    return True
+
+
+def _s9(v: Any) -> bool:
+    if not (isinstance(v, list)):
+        return False
+    if len(v) < 1:
+        return False
+    for x10 in v:
+        if not (isinstance(x10, str)):
+            return False
+        if len(x10) < 1:
+            return False
+    if len(set(v)) != len(v):
+        return False
+    return True
+
+
+def _s11(v: Any) -> bool:
+    if not ((isinstance(v, float) and _isfinite(v) or isinstance(v, int) and not isinstance(v, bool))):
+        return False
+    if v < 0:
+        return False
+    if v > 1:
+        return False
+    return True
+
+
+def _s12(v: Any) -> bool:
+    if not (isinstance(v, str)):
+        return False
+    if not _RE1(v):
+        return False
+    return True
 
 
 def is_valid(data: Any) -> bool:
@@ -62,3 +103,12 @@ def is_valid(data: Any) -> bool:
     if 'schema_hash' not in data or 'label_set' not in data:
         return False
     return True
+
+
+PARTS = {
+    '/properties/schema_hash': _s8,
+    '/properties/label_set': _s9,
+    '/properties/reject_threshold': _s11,
+    '/properties/created_at': _s12,
+}
+"""The test of each named part of the schema, by JSON pointer."""

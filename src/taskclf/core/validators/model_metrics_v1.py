@@ -13,10 +13,30 @@ from __future__ import annotations
 from math import isfinite as _isfinite
 from typing import Any
 
-__all__ = ["SCHEMA", "is_valid"]
+__all__ = ["PARTS", "SCHEMA", "is_valid"]
 
 SCHEMA = 'model_metrics.v1.json'
 """The schema this module was generated from."""
+
+
+def _s5(v: Any) -> bool:
+    if not ((isinstance(v, float) and _isfinite(v) or isinstance(v, int) and not isinstance(v, bool))):
+        return False
+    if v < 0:
+        return False
+    if v > 1:
+        return False
+    return True
+
+
+def _s6(v: Any) -> bool:
+    if not ((isinstance(v, float) and _isfinite(v) or isinstance(v, int) and not isinstance(v, bool))):
+        return False
+    if v < 0:
+        return False
+    if v > 1:
+        return False
+    return True
 
 
 def is_valid(data: Any) -> bool:
@@ -42,3 +62,10 @@ def is_valid(data: Any) -> bool:
     if 'macro_f1' not in data or 'weighted_f1' not in data:
         return False
     return True
+
+
+PARTS = {
+    '/properties/macro_f1': _s5,
+    '/properties/weighted_f1': _s6,
+}
+"""The test of each named part of the schema, by JSON pointer."""

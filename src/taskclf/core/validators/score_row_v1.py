@@ -13,10 +13,63 @@ from __future__ import annotations
 from math import isfinite as _isfinite
 from typing import Any
 
-__all__ = ["SCHEMA", "is_valid"]
+__all__ = ["PARTS", "SCHEMA", "is_valid"]
 
 SCHEMA = 'score_row.v1.json'
 """The schema this module was generated from."""
+
+
+def _s11(v: Any) -> bool:
+    if not (isinstance(v, str)):
+        return False
+    if len(v) < 1:
+        return False
+    return True
+
+
+def _s12(v: Any) -> bool:
+    if not (isinstance(v, str)):
+        return False
+    if len(v) < 1:
+        return False
+    return True
+
+
+def _s13(v: Any) -> bool:
+    if not ((isinstance(v, float) and _isfinite(v) or isinstance(v, int) and not isinstance(v, bool))):
+        return False
+    if v < 0:
+        return False
+    if v > 1:
+        return False
+    return True
+
+
+def _s14(v: Any) -> bool:
+    if not (isinstance(v, dict)):
+        return False
+    if len(v) < 1:
+        return False
+    for k15 in v:
+        if isinstance(k15, str):
+            if len(k15) < 1:
+                return False
+    for k16, x17 in v.items():
+        if not ((isinstance(x17, float) and _isfinite(x17) or isinstance(x17, int) and not isinstance(x17, bool))):
+            return False
+        if x17 < 0:
+            return False
+        if x17 > 1:
+            return False
+    return True
+
+
+def _s18(v: Any) -> bool:
+    if not (isinstance(v, str)):
+        return False
+    if len(v) < 1:
+        return False
+    return True
 
 
 def is_valid(data: Any) -> bool:
@@ -75,3 +128,13 @@ def is_valid(data: Any) -> bool:
     if ('predicted' in data) + ('probabilities' in data) != 1:
         return False
     return True
+
+
+PARTS = {
+    '/properties/label': _s11,
+    '/properties/predicted': _s12,
+    '/properties/confidence': _s13,
+    '/properties/probabilities': _s14,
+    '/properties/user_id': _s18,
+}
+"""The test of each named part of the schema, by JSON pointer."""
