@@ -112,6 +112,20 @@ def load_schemas(folder: Path = SCHEMA_DIR) -> dict[str, Mapping[str, Any]]:
     }
 
 
+def _names_in_extra_loop(schema: Mapping[str, Any]) -> bool:
+    """Whether propertyNames is checked inside the loop over the extra keys.
+
+    That loop visits every key when no property is named and no pattern given;
+    one loop then does for both keywords.
+    """
+    return (
+        "propertyNames" in schema
+        and isinstance(schema.get("additionalProperties"), Mapping)
+        and not schema.get("properties")
+        and not schema.get("patternProperties")
+    )
+
+
 def _pointer_get(document: Any, fragment: str) -> Any:
     node = document
     if not fragment:
@@ -314,6 +328,9 @@ class _Generator:
                 if sub_lines:
                     checks += [f"{pad}    if {test}:", *sub_lines]
             extra_lines = self.node(additional, base, item, None, inner + 2)
+            if _names_in_extra_loop(schema):
+                # One loop over the keys for propertyNames and the extras both.
+                checks = self.node(schema["propertyNames"], base, key, None, inner + 1) + checks
             if not checks and not extra_lines:
                 return []
             known_names = self.constant("KEYS", f"frozenset({sorted(names)!r})") if names else ""
@@ -347,6 +364,9 @@ class _Generator:
     def kw_propertyNames(
         self, value: Any, schema: Any, base: str, var: str, known: Any, depth: int
     ) -> list[str]:
+        if _names_in_extra_loop(schema):
+            return []  # checked in the loop over the extra keys, which is every key
+
         def body(inner: int) -> list[str]:
             pad = "    " * inner
             key = self.fresh("k")

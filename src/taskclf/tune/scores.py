@@ -470,10 +470,14 @@ def _unknown_labels(
     row: ScoreRow, document: dict[str, Any], labels: frozenset[str]
 ) -> list[tuple[list[str], str]]:
     """Where ``row`` names a label that is not in ``labels``: (path in the document, label)."""
+    probabilities = document.get("probabilities")
+    if row.label in labels and (
+        row.predicted in labels if probabilities is None else labels.issuperset(probabilities)
+    ):
+        return []  # the usual case, decided in one step
     unknown = []
     if row.label not in labels:
         unknown.append((["label"], row.label))
-    probabilities = document.get("probabilities")
     if probabilities is None:
         if row.predicted not in labels:
             unknown.append((["predicted"], row.predicted))

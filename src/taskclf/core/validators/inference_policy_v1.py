@@ -26,17 +26,17 @@ _RE4 = re.compile('^\\$schema$').search
 _KEYS5 = frozenset(['calibration_method', 'calibrator_store_dir', 'created_at', 'git_commit', 'model_dir', 'model_label_set', 'model_schema_hash', 'per_user_reject_thresholds', 'policy_version', 'reject_threshold', 'source'])
 
 
-def _s19(v: Any) -> bool:
+def _s18(v: Any) -> bool:
     if 'calibration_method' in v:
-        x20 = v['calibration_method']
-        if not (isinstance(x20, str)):
+        x19 = v['calibration_method']
+        if not (isinstance(x19, str)):
             return False
     if 'calibration_method' not in v:
         return False
     return True
 
 
-def _s21(v: Any) -> bool:
+def _s20(v: Any) -> bool:
     if not (isinstance(v, str)):
         return False
     if not (v == 'v1'):
@@ -44,7 +44,7 @@ def _s21(v: Any) -> bool:
     return True
 
 
-def _s22(v: Any) -> bool:
+def _s21(v: Any) -> bool:
     if not (isinstance(v, str)):
         return False
     if len(v) < 1:
@@ -54,7 +54,7 @@ def _s22(v: Any) -> bool:
     return True
 
 
-def _s23(v: Any) -> bool:
+def _s22(v: Any) -> bool:
     if not (isinstance(v, str)):
         return False
     if len(v) < 1:
@@ -62,22 +62,22 @@ def _s23(v: Any) -> bool:
     return True
 
 
-def _s24(v: Any) -> bool:
+def _s23(v: Any) -> bool:
     if not (isinstance(v, list)):
         return False
     if len(v) < 1:
         return False
-    for x25 in v:
-        if not (isinstance(x25, str)):
+    for x24 in v:
+        if not (isinstance(x24, str)):
             return False
-        if len(x25) < 1:
+        if len(x24) < 1:
             return False
     if len(set(v)) != len(v):
         return False
     return True
 
 
-def _s26(v: Any) -> bool:
+def _s25(v: Any) -> bool:
     if not (isinstance(v, str) or v is None):
         return False
     if isinstance(v, str):
@@ -88,7 +88,7 @@ def _s26(v: Any) -> bool:
     return True
 
 
-def _s27(v: Any) -> bool:
+def _s26(v: Any) -> bool:
     if not (isinstance(v, str) or v is None):
         return False
     if not (v == 'temperature' or v == 'isotonic' or v is None):
@@ -96,7 +96,7 @@ def _s27(v: Any) -> bool:
     return True
 
 
-def _s28(v: Any) -> bool:
+def _s27(v: Any) -> bool:
     if not ((isinstance(v, float) and _isfinite(v) or isinstance(v, int) and not isinstance(v, bool))):
         return False
     if v < 0:
@@ -106,7 +106,7 @@ def _s28(v: Any) -> bool:
     return True
 
 
-def _s29(v: Any) -> bool:
+def _s28(v: Any) -> bool:
     if not (isinstance(v, str)):
         return False
     if not _RE2(v):
@@ -114,7 +114,7 @@ def _s29(v: Any) -> bool:
     return True
 
 
-def _s30(v: Any) -> bool:
+def _s29(v: Any) -> bool:
     if not (isinstance(v, str)):
         return False
     if len(v) < 1:
@@ -122,31 +122,30 @@ def _s30(v: Any) -> bool:
     return True
 
 
-def _s31(v: Any) -> bool:
+def _s30(v: Any) -> bool:
     if not (isinstance(v, str)):
         return False
     return True
 
 
-def _s32(v: Any) -> bool:
+def _s31(v: Any) -> bool:
     if not (isinstance(v, dict) or v is None):
         return False
     if isinstance(v, dict):
-        for k33 in v:
-            if isinstance(k33, str):
-                if len(k33) < 1:
+        for k32, x33 in v.items():
+            if isinstance(k32, str):
+                if len(k32) < 1:
                     return False
-        for k34, x35 in v.items():
-            if not ((isinstance(x35, float) and _isfinite(x35) or isinstance(x35, int) and not isinstance(x35, bool))):
+            if not ((isinstance(x33, float) and _isfinite(x33) or isinstance(x33, int) and not isinstance(x33, bool))):
                 return False
-            if x35 < 0:
+            if x33 < 0:
                 return False
-            if x35 > 1:
+            if x33 > 1:
                 return False
     return True
 
 
-def _s36(v: Any) -> bool:
+def _s34(v: Any) -> bool:
     if not ((isinstance(v, float) and _isfinite(v) or isinstance(v, int) and not isinstance(v, bool))):
         return False
     if v < 0:
@@ -156,7 +155,7 @@ def _s36(v: Any) -> bool:
     return True
 
 
-def _s37(v: Any) -> bool:
+def _s35(v: Any) -> bool:
     if isinstance(v, str):
         if len(v) < 1:
             return False
@@ -165,7 +164,7 @@ def _s37(v: Any) -> bool:
     return True
 
 
-def _s38(v: Any) -> bool:
+def _s36(v: Any) -> bool:
     if isinstance(v, str):
         if not _RE2(v):
             return False
@@ -253,32 +252,31 @@ def is_valid(data: Any) -> bool:
         if not (isinstance(x12, dict) or x12 is None):
             return False
         if isinstance(x12, dict):
-            for k13 in x12:
+            for k13, x14 in x12.items():
                 if isinstance(k13, str):
                     if len(k13) < 1:
                         return False
-            for k14, x15 in x12.items():
-                if not ((isinstance(x15, float) and _isfinite(x15) or isinstance(x15, int) and not isinstance(x15, bool))):
+                if not ((isinstance(x14, float) and _isfinite(x14) or isinstance(x14, int) and not isinstance(x14, bool))):
                     return False
-                if x15 < 0:
+                if x14 < 0:
                     return False
-                if x15 > 1:
+                if x14 > 1:
                     return False
     if 'model_dir' not in data or 'model_schema_hash' not in data or 'model_label_set' not in data or 'reject_threshold' not in data:
         return False
     if not data.keys() <= _KEYS5:
-        for k16, x17 in data.items():
-            if k16 in _KEYS5:
+        for k15, x16 in data.items():
+            if k15 in _KEYS5:
                 continue
-            if _RE4(k16):
-                if not (isinstance(x17, str)):
+            if _RE4(k15):
+                if not (isinstance(x16, str)):
                     return False
-            if not (_RE3(k16) or _RE4(k16)):
+            if not (_RE3(k15) or _RE4(k15)):
                 return False
-    if _s19(data):
+    if _s18(data):
         if 'calibrator_store_dir' in data:
-            x18 = data['calibrator_store_dir']
-            if not (isinstance(x18, str)):
+            x17 = data['calibrator_store_dir']
+            if not (isinstance(x17, str)):
                 return False
         if 'calibrator_store_dir' not in data:
             return False
@@ -286,19 +284,19 @@ def is_valid(data: Any) -> bool:
 
 
 PARTS = {
-    '/properties/policy_version': _s21,
-    '/properties/model_dir': _s22,
-    '/properties/model_schema_hash': _s23,
-    '/properties/model_label_set': _s24,
-    '/properties/calibrator_store_dir': _s26,
-    '/properties/calibration_method': _s27,
-    '/properties/reject_threshold': _s28,
-    '/properties/created_at': _s29,
-    '/properties/source': _s30,
-    '/properties/git_commit': _s31,
-    '/properties/per_user_reject_thresholds': _s32,
-    '/definitions/probability': _s36,
-    '/definitions/relative_path': _s37,
-    '/definitions/date_time': _s38,
+    '/properties/policy_version': _s20,
+    '/properties/model_dir': _s21,
+    '/properties/model_schema_hash': _s22,
+    '/properties/model_label_set': _s23,
+    '/properties/calibrator_store_dir': _s25,
+    '/properties/calibration_method': _s26,
+    '/properties/reject_threshold': _s27,
+    '/properties/created_at': _s28,
+    '/properties/source': _s29,
+    '/properties/git_commit': _s30,
+    '/properties/per_user_reject_thresholds': _s31,
+    '/definitions/probability': _s34,
+    '/definitions/relative_path': _s35,
+    '/definitions/date_time': _s36,
 }
 """The test of each named part of the schema, by JSON pointer."""

@@ -19,6 +19,14 @@ SCHEMA = 'score_row.v1.json'
 """The schema this module was generated from."""
 
 
+def _s10(v: Any) -> bool:
+    if not (isinstance(v, str)):
+        return False
+    if len(v) < 1:
+        return False
+    return True
+
+
 def _s11(v: Any) -> bool:
     if not (isinstance(v, str)):
         return False
@@ -28,14 +36,6 @@ def _s11(v: Any) -> bool:
 
 
 def _s12(v: Any) -> bool:
-    if not (isinstance(v, str)):
-        return False
-    if len(v) < 1:
-        return False
-    return True
-
-
-def _s13(v: Any) -> bool:
     if not ((isinstance(v, float) and _isfinite(v) or isinstance(v, int) and not isinstance(v, bool))):
         return False
     if v < 0:
@@ -45,26 +45,25 @@ def _s13(v: Any) -> bool:
     return True
 
 
-def _s14(v: Any) -> bool:
+def _s13(v: Any) -> bool:
     if not (isinstance(v, dict)):
         return False
     if len(v) < 1:
         return False
-    for k15 in v:
-        if isinstance(k15, str):
-            if len(k15) < 1:
+    for k14, x15 in v.items():
+        if isinstance(k14, str):
+            if len(k14) < 1:
                 return False
-    for k16, x17 in v.items():
-        if not ((isinstance(x17, float) and _isfinite(x17) or isinstance(x17, int) and not isinstance(x17, bool))):
+        if not ((isinstance(x15, float) and _isfinite(x15) or isinstance(x15, int) and not isinstance(x15, bool))):
             return False
-        if x17 < 0:
+        if x15 < 0:
             return False
-        if x17 > 1:
+        if x15 > 1:
             return False
     return True
 
 
-def _s18(v: Any) -> bool:
+def _s16(v: Any) -> bool:
     if not (isinstance(v, str)):
         return False
     if len(v) < 1:
@@ -102,22 +101,21 @@ def is_valid(data: Any) -> bool:
             return False
         if len(x4) < 1:
             return False
-        for k5 in x4:
+        for k5, x6 in x4.items():
             if isinstance(k5, str):
                 if len(k5) < 1:
                     return False
-        for k6, x7 in x4.items():
-            if not ((isinstance(x7, float) and _isfinite(x7) or isinstance(x7, int) and not isinstance(x7, bool))):
+            if not ((isinstance(x6, float) and _isfinite(x6) or isinstance(x6, int) and not isinstance(x6, bool))):
                 return False
-            if x7 < 0:
+            if x6 < 0:
                 return False
-            if x7 > 1:
+            if x6 > 1:
                 return False
     if 'user_id' in data:
-        x8 = data['user_id']
-        if not (isinstance(x8, str)):
+        x7 = data['user_id']
+        if not (isinstance(x7, str)):
             return False
-        if len(x8) < 1:
+        if len(x7) < 1:
             return False
     if 'label' not in data:
         return False
@@ -131,10 +129,10 @@ def is_valid(data: Any) -> bool:
 
 
 PARTS = {
-    '/properties/label': _s11,
-    '/properties/predicted': _s12,
-    '/properties/confidence': _s13,
-    '/properties/probabilities': _s14,
-    '/properties/user_id': _s18,
+    '/properties/label': _s10,
+    '/properties/predicted': _s11,
+    '/properties/confidence': _s12,
+    '/properties/probabilities': _s13,
+    '/properties/user_id': _s16,
 }
 """The test of each named part of the schema, by JSON pointer."""
