@@ -5,8 +5,10 @@ Run from the repository root after changing a file in ``schemas/``:
     .venv/bin/python tools/generate_validators.py
 
 It writes one module per schema into ``src/taskclf/core/validators/`` (for
-``score_row.v1.json``: ``score_row_v1.py``), each with one function,
-``is_valid(data) -> bool``. The modules are checked in; a test regenerates them
+``score_row.v1.json``: ``score_row_v1.py``), each with a function
+``is_valid(data) -> bool`` for the whole schema and, in ``PARTS``, one for each
+``/properties/<name>`` and ``/definitions/<name>``, by JSON pointer (for
+``validate_value``). The modules are checked in; a test regenerates them
 and fails when they differ from the checked-in copies. ``--check`` does the
 same from the command line (exit code 1 on drift, nothing written).
 
