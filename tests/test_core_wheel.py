@@ -19,6 +19,8 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+from taskclf.core.validators import module_name
+
 from conftest import EXAMPLE_HOME, REPO_ROOT, write_json
 
 SCRIPT = textwrap.dedent(
@@ -43,6 +45,11 @@ SCRIPT = textwrap.dedent(
         "schemas_dir": str(files("taskclf.schemas")),
         "policy": policy.to_dict(),
         "schemas": schemas,
+        "validators": sorted(
+            entry.name for entry in files("taskclf.core.validators").iterdir()
+            if entry.name.endswith(".py")
+        ),
+        "jsonschema_imported": "jsonschema" in sys.modules,
     }))
     """
 )
@@ -99,3 +106,8 @@ def test_wheel_install_finds_schemas(tmp_path: Path, policy_document: dict[str, 
     repo_schemas = {p.name: p.read_bytes() for p in (REPO_ROOT / "schemas").glob("*.json")}
     installed = {name: base64.b64decode(data) for name, data in report["schemas"].items()}
     assert installed == repo_schemas
+    # The generated validators ship too, and answer for the valid policy and bundle.
+    assert report["validators"] == sorted(
+        ["__init__.py", *(f"{module_name(name)}.py" for name in repo_schemas)]
+    )
+    assert report["jsonschema_imported"] is False

@@ -4,17 +4,31 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from taskclf.core.jsonio import JSONFileError, parse_json_bytes
+from taskclf.core.schemas import validate_document
+from taskclf.core.validators import fast_validator
 from taskclf.tune.scores import (
     MAX_REPORTED_ROW_ERRORS,
     MAX_ROW_BYTES,
+    SCORE_ROW_SCHEMA,
     InvalidScoreRowsError,
     ScoreFileError,
     ScoreReader,
     ScoreRow,
+    _column,
+    _csv_converter,
+    _csv_document,
+    _fast_jsonl_row,
+    _row_of,
+    _unknown_labels,
     detect_format,
 )
 
@@ -418,3 +432,164 @@ class TestFiles:
 
     def test_empty_jsonl_has_no_rows(self, tmp_path: Path) -> None:
         assert list(ScoreReader(write(tmp_path / "s.jsonl", ""))) == []
+
+
+# --- the cheap JSON Lines path gives what the strict reader and the full validator give ---
+
+LINE_VALUES = st.one_of(
+    st.sampled_from(
+        [0, 1, 0.5, 1.5, -0.0, "code", "browse", "lunch", "", "a:b", "é", None, True, [], {}]
+    ),
+    st.sampled_from([{"code": 0.5}, {"code": 0.5, "write": 0.5}, {"": 1}, {"lunch": 0.2}]),
+    st.floats(0, 1),
+    st.text(max_size=3),
+)
+LINE_KEYS = st.sampled_from(
+    ["label", "predicted", "confidence", "probabilities", "user_id", "extra", "a:b"]
+)
+# Raw text that the plain C scanner and the strict reader might read differently.
+RAW_VALUES = [
+    "NaN",
+    "-Infinity",
+    "1e400",
+    "-1e999",
+    "1" * 5000,
+    "0.5e-3",
+    '{"code": 0.5, "code": 0.6}',
+    '"\\u0000"',
+    '"a\\nb"',
+    '"\\ud800"',
+]
+
+
+@st.composite
+def score_lines(draw: st.DrawFn) -> bytes:
+    """One line of a JSON Lines file: mostly rows, valid or nearly so, some odd text."""
+    document = draw(
+        st.sampled_from(
+            [
+                {"label": "code", "predicted": "code", "confidence": 0.5},
+                {"label": "code", "predicted": "write", "confidence": 1, "user_id": "u1"},
+                {"label": "write", "probabilities": {"code": 0.4, "write": 0.6}},
+            ]
+        )
+    )
+    document = dict(document)
+    for _ in range(draw(st.integers(0, 2))):
+        document[draw(LINE_KEYS)] = draw(LINE_VALUES)
+    if document and draw(st.booleans()):
+        document.pop(draw(st.sampled_from(sorted(document))))
+    separators = draw(st.sampled_from([(", ", ": "), (",", ":")]))
+    text = json.dumps(document, separators=separators, ensure_ascii=draw(st.booleans()))
+    if draw(st.booleans()) and len(text) > 2:
+        # Swap a value (or a key: value pair) for raw text.
+        raw = draw(st.sampled_from(RAW_VALUES))
+        key = draw(LINE_KEYS)
+        text = text[:-1] + f', "{key}": {raw}' + "}"
+    prefix = draw(st.sampled_from(["", "", " ", "\ufeff"]))
+    suffix = draw(st.sampled_from(["", "\n", "\n", "\r\n", " \n", "\r\r\n", "x\n"]))
+    data = (prefix + text + suffix).encode("utf-8")
+    if draw(st.integers(0, 9)) == 0:
+        data = data.replace(b"e", b"\xff", 1)  # not UTF-8
+    return data
+
+
+def _general_path(raw: bytes, labels: frozenset[str] | None) -> ScoreRow | None:
+    """What the general path makes of one line: the row, or None when it is rejected."""
+    try:
+        document = parse_json_bytes(raw.rstrip(b"\r\n"), source="s.jsonl")
+    except JSONFileError:
+        return None
+    if validate_document(SCORE_ROW_SCHEMA, document):
+        return None
+    row = _row_of(document)
+    if labels is not None and _unknown_labels(row, document, labels):
+        return None
+    return row
+
+
+class TestCheapJsonLinesPath:
+    """A row from the cheap path is the row the strict reader and the full validator make."""
+
+    @settings(max_examples=600, deadline=None)
+    @given(raw=score_lines(), labels=st.sampled_from([None, frozenset(LABELS)]))
+    def test_never_accepts_what_the_general_path_rejects(
+        self, raw: bytes, labels: frozenset[str] | None
+    ) -> None:
+        fast = _fast_jsonl_row(_fast_validator(), labels)(raw)
+        if fast is not None:
+            assert fast == _general_path(raw, labels)
+
+    @pytest.mark.parametrize(
+        "document",
+        [
+            {"label": "code", "predicted": "code", "confidence": 0.5},
+            {"label": "code", "predicted": "write", "confidence": 1, "user_id": "u1"},
+            {"label": "write", "probabilities": {"code": 0.4, "write": 0.6}},
+        ],
+    )
+    def test_takes_ordinary_rows(self, document: dict[str, object]) -> None:
+        raw = (json.dumps(document) + "\n").encode()
+        row = _fast_jsonl_row(_fast_validator(), frozenset(LABELS))(raw)
+        assert row is not None and row == _general_path(raw, frozenset(LABELS))
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            '{"label": "code", "predicted": "code", "confidence": 0.5, "label": "write"}',
+            '{"label": "code", "probabilities": {"code": 0.5, "code": 1}}',
+            '{"label": "code", "predicted": "code", "confidence": 1e400}',
+            '{"label": "code", "predicted": "code", "confidence": 0.5, "x": NaN}',
+            '{"label": "code", "predicted": "code", "confidence": 0.5, "x": 1e400}',
+            '{"label": "code", "predicted": "code", "confidence": 0.5} {}',
+        ],
+    )
+    def test_leaves_what_the_strict_reader_refuses(self, text: str) -> None:
+        raw = (text + "\n").encode()
+        assert _fast_jsonl_row(_fast_validator(), None)(raw) is None
+        assert _general_path(raw, None) is None
+
+    @settings(
+        max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    )
+    @given(lines=st.lists(score_lines(), max_size=8))
+    def test_whole_files_read_the_same_either_way(self, tmp_path: Path, lines: list[bytes]) -> None:
+        path = tmp_path / "s.jsonl"
+        path.write_bytes(b"".join(line if line.endswith(b"\n") else line + b"\n" for line in lines))
+        fast = ScoreReader(path, label_set=LABELS, skip_invalid=True)
+        full = ScoreReader(path, label_set=LABELS, skip_invalid=True, fast_check=False)
+        assert list(fast) == list(full)
+        assert fast.skipped == full.skipped
+        assert (fast.rows_read, fast.rows_skipped) == (full.rows_read, full.rows_skipped)
+
+
+def _fast_validator() -> Callable[[Any], bool]:
+    check = fast_validator(SCORE_ROW_SCHEMA)
+    assert check is not None
+    return check
+
+
+class TestCsvConverter:
+    """The one-step record conversion gives the document the column-by-column one gives."""
+
+    @settings(max_examples=300, deadline=None)
+    @given(
+        header=st.lists(
+            st.sampled_from(
+                ["label", "predicted", "confidence", "user_id", "x", "p_code", "p_write"]
+            ),
+            min_size=1,
+            max_size=5,
+            unique=True,
+        ),
+        cells=st.lists(
+            st.sampled_from(["", "code", "0.5", "1e-3", "nan", "inf", " 1", "01", "-0", "x"])
+            | st.text(max_size=3),
+            min_size=5,
+            max_size=5,
+        ),
+    )
+    def test_same_document(self, header: list[str], cells: list[str]) -> None:
+        columns = tuple(_column(name) for name in header)
+        record = cells[: len(header)]
+        assert _csv_converter(columns)(record) == _csv_document(columns, record)

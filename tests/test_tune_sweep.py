@@ -12,6 +12,8 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from taskclf.tune.scores import ScoreReader, ScoreRow
 from taskclf.tune.sweep import (
@@ -399,6 +401,91 @@ class TestAccumulator:
     def test_thresholds_must_be_sorted_and_distinct(self, thresholds: list[float]) -> None:
         with pytest.raises(ValueError, match="thresholds must be sorted, without repeats"):
             SweepAccumulator(thresholds)
+
+    @settings(max_examples=150, deadline=None)
+    @given(
+        rows=st.lists(
+            st.tuples(
+                st.sampled_from(["a", "b", "c"]),
+                st.sampled_from(["a", "b", "d"]),
+                st.floats(0, 1),
+                st.sampled_from([None, "u1", "u2", "u3"]),
+            ),
+            max_size=60,
+        )
+    )
+    def test_the_sum_of_the_parts_is_the_whole(
+        self, rows: list[tuple[str, str, float, str | None]]
+    ) -> None:
+        thresholds = [0.25, 0.5, 0.75]
+        whole = SweepAccumulator(thresholds)
+        parts: dict[str | None, SweepAccumulator] = {}
+        for label, predicted, confidence, user in rows:
+            whole.add(label, predicted, confidence)
+            parts.setdefault(user, SweepAccumulator(thresholds)).add(label, predicted, confidence)
+        summed = SweepAccumulator(thresholds)
+        for part in parts.values():
+            summed.absorb(part)
+        if not rows:
+            assert summed.rows == 0
+            return
+        assert summed.result(0.0, 1.0) == whole.result(0.0, 1.0)
+
+    @settings(max_examples=150, deadline=None)
+    @given(
+        rows=st.lists(
+            st.tuples(
+                st.sampled_from(["a", "b", "c"]),
+                st.sampled_from(["a", "b", "d"]),
+                st.sampled_from([0.0, 0.25, 0.3, 0.5, 0.75, 1.0]) | st.floats(0, 1),
+                st.sampled_from([None, "u1", "u2", "u3", "u4"]),
+            ),
+            min_size=1,
+            max_size=60,
+        ),
+        minimum=st.integers(1, 12),
+    )
+    def test_per_user_sweeps_are_those_of_each_users_rows(
+        self, rows: list[tuple[str, str, float, str | None]], minimum: int
+    ) -> None:
+        thresholds = (0.0, 0.25, 0.5, 0.75)
+        result = tune_reject(
+            [ScoreRow(*row) for row in rows],
+            thresholds,
+            reject_rate_min=0.0,
+            reject_rate_max=1.0,
+            per_user=True,
+            min_user_samples=minimum,
+        )
+        by_user: dict[str, SweepAccumulator] = {}
+        for label, predicted, confidence, user in rows:
+            if user is not None:
+                by_user.setdefault(user, SweepAccumulator(thresholds))
+                by_user[user].add(label, predicted, confidence)
+        expected = {
+            user: accumulator.result(0.0, 1.0)
+            for user, accumulator in by_user.items()
+            if accumulator.rows >= minimum
+        }
+        assert {user.user_id: user.sweep for user in result.per_user} == expected
+        assert [(user.user_id, user.rows) for user in result.skipped_users] == sorted(
+            (user, accumulator.rows)
+            for user, accumulator in by_user.items()
+            if accumulator.rows < minimum
+        )
+        assert result.rows_without_user == sum(1 for row in rows if row[3] is None)
+        whole = SweepAccumulator(thresholds)
+        for label, predicted, confidence, _user in rows:
+            whole.add(label, predicted, confidence)
+        assert result.sweep == whole.result(0.0, 1.0)
+
+    def test_per_user_tuning_gives_the_global_sweep(self) -> None:
+        rows = [ScoreRow(*row) for row in HAND_ROWS]
+        assert tune_reject(rows, per_user=True).sweep == tune_reject(rows).sweep
+
+    def test_absorb_needs_the_same_thresholds(self) -> None:
+        with pytest.raises(ValueError, match="other thresholds"):
+            SweepAccumulator([0.5]).absorb(SweepAccumulator([0.4]))
 
     def test_confidence_equal_to_a_threshold_is_accepted(self) -> None:
         accumulator = SweepAccumulator([0.5])

@@ -15,6 +15,7 @@ that adds what a schema cannot: checks against the artifacts on disk
 from __future__ import annotations
 
 import copy
+import functools
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -130,16 +131,24 @@ class InferencePolicy:
                     value = copy.deepcopy(spec["default"])
                 else:
                     continue  # a required field left out: the schema reports it
-            document[name] = _as_json_value(value)
+            # Most fields are scalars: no call to convert (or freeze) them.
+            document[name] = value if type(value) in _SCALARS else _as_json_value(value)
         annotations = {} if self.annotations is _UNSET else dict(self.annotations)
         # Fields last: a note cannot stand in for a field the schema must see.
-        issues = validate_document(POLICY_SCHEMA, {**annotations, **document})
-        issues += _note_issues(annotations, schema_properties)
+        issues = validate_document(
+            POLICY_SCHEMA, {**annotations, **document} if annotations else document
+        )
+        if annotations:
+            issues += _note_issues(annotations, schema_properties)
         if issues:
             raise PolicySchemaError(issues)
         for name, value in document.items():
-            object.__setattr__(self, name, _frozen(value))
-        object.__setattr__(self, "annotations", MappingProxyType(copy.deepcopy(annotations)))
+            if type(value) in _CONTAINERS:
+                value = _frozen(value)
+            object.__setattr__(self, name, value)
+        # Most policies have no notes; copying an empty dict costs a deepcopy.
+        notes = copy.deepcopy(annotations) if annotations else {}
+        object.__setattr__(self, "annotations", MappingProxyType(notes))
 
     @classmethod
     def from_dict(cls, document: Mapping[str, Any], /) -> InferencePolicy:
@@ -154,7 +163,7 @@ class InferencePolicy:
             # Keyword construction fills a required field from its schema default
             # (reject_threshold); a document must state it, as the schema says.
             raise PolicySchemaError(validate_document(POLICY_SCHEMA, document))
-        names = {f.name for f in fields(cls)} - {"annotations"}
+        names = _FIELD_NAMES
         known = {key: value for key, value in document.items() if key in names}
         others = {key: value for key, value in document.items() if key not in names}
         return cls(**known, annotations=others)
@@ -205,11 +214,18 @@ def _note_issues(
 
 
 def _as_json_value(value: Any) -> Any:
+    if type(value) in _SCALARS:  # most fields: no container to convert
+        return value
     if isinstance(value, tuple):
         return [_as_json_value(item) for item in value]
     if isinstance(value, Mapping):
         return {key: _as_json_value(item) for key, item in value.items()}
     return value
+
+
+_SCALARS = frozenset({str, float, int, bool, type(None)})
+_CONTAINERS = frozenset({list, dict})
+_FIELD_NAMES = frozenset(f.name for f in fields(InferencePolicy)) - {"annotations"}
 
 
 def _frozen(value: Any) -> Any:
@@ -337,7 +353,7 @@ def read_inference_policy(path: Path) -> InferencePolicy:
         data = read_file_bytes(path)
     except JSONFileError as exc:
         raise PolicyFileError(Path(path), exc.reason) from exc
-    return _policy_from_bytes(os.path.abspath(path), data, Path(path))
+    return _policy_from_bytes(os.path.abspath(path), data, os.fspath(path))
 
 
 def read_policy_of(models_dir: Path) -> InferencePolicy:
@@ -353,20 +369,31 @@ def read_policy_of(models_dir: Path) -> InferencePolicy:
             acceptable JSON.
         PolicySchemaError: the JSON breaks the schema (every issue is listed).
     """
-    models_dir = Path(os.path.abspath(models_dir))
-    home = Home.of_models_dir(models_dir)
-    relative = _policy_relative(models_dir)
-    shown = models_dir / POLICY_FILENAME
+    # Plain strings and a home resolved once per process: this is the hot
+    # path of reload loops.
+    home, relative, shown = _policy_location(os.fspath(models_dir))
     try:
         data = home.read_bytes(relative)
     except NotADirectoryError:
-        raise FileNotFoundError(2, "a part of the path is not a folder", str(shown)) from None
+        raise FileNotFoundError(2, "a part of the path is not a folder", shown) from None
     except JSONFileError as exc:
-        raise PolicyFileError(shown, exc.reason) from exc
-    return _policy_from_bytes(str(shown), data, shown)
+        raise PolicyFileError(Path(shown), exc.reason) from exc
+    return _policy_from_bytes(shown, data, shown)
 
 
-def _policy_from_bytes(key: str, data: bytes, path: Path) -> InferencePolicy:
+@functools.lru_cache(maxsize=64)
+def _policy_location(models_dir: str) -> tuple[Home, str, str]:
+    """The home of ``models_dir`` (its symlinks resolved once), the policy's path in it, and
+    the policy file's absolute path for messages."""
+    absolute = os.path.abspath(models_dir)
+    return (
+        Home.of_models_dir(absolute),
+        f"{os.path.basename(absolute)}/{POLICY_FILENAME}",
+        os.path.join(absolute, POLICY_FILENAME),
+    )
+
+
+def _policy_from_bytes(key: str, data: bytes, path: str) -> InferencePolicy:
     # Works on plain strings: this is the hot path of reload loops.
     cached = _read_cache.get(key)
     if cached is not None and cached[0] == data:
@@ -381,15 +408,17 @@ def _policy_from_bytes(key: str, data: bytes, path: Path) -> InferencePolicy:
     return outcome
 
 
-def _parse_policy(data: bytes, path: Path) -> InferencePolicy | PolicyValidationError:
+def _parse_policy(data: bytes, path: str) -> InferencePolicy | PolicyValidationError:
+    # The Path for the error is built only when there is an error: it costs
+    # more than validating a valid policy with the generated validator.
     try:
         document = parse_json_bytes(data, source=path)
     except JSONFileError as exc:
-        return PolicyFileError(path, exc.reason)
+        return PolicyFileError(Path(path), exc.reason)
     try:
         return InferencePolicy.from_dict(document)  # validates exactly once
     except PolicySchemaError as exc:
-        return PolicySchemaError(exc.issues, path)
+        return PolicySchemaError(exc.issues, Path(path))
 
 
 def load_inference_policy(models_dir: Path) -> InferencePolicy | None:

@@ -7,8 +7,9 @@ puts all of them in one :class:`referencing.Registry` (so ``$ref`` between our
 schemas resolves locally; a reference to anything else is an error, never a
 network fetch) and hands out one cached validator per schema.
 
-:mod:`jsonschema` is imported only when a document is actually validated, so
-code paths that merely read schema text or defaults stay fast to start.
+:mod:`jsonschema` is imported only when a document fails the fast test
+generated from its schema (:mod:`taskclf.core.validators`), so code paths that
+read schema text or defaults, or validate valid documents, stay fast to start.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib.resources import files
 from typing import TYPE_CHECKING, Any
+
+from taskclf.core.validators import fast_validator
 
 if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError
@@ -203,9 +206,13 @@ def schema_registry() -> Registry:
 def validate_document(name: str, document: Any) -> tuple[SchemaIssue, ...]:
     """Validate ``document`` against schema ``name``; return every issue, best first.
 
-    An empty tuple means the document is valid. The validator (and the
-    registry behind it) is built once per process and reused.
+    An empty tuple means the document is valid. The validator generated from
+    the schema (:mod:`taskclf.core.validators`) answers first; only a document
+    it rejects goes to :mod:`jsonschema`, the validator of record, whose errors
+    become the issues (its validator and registry are built once per process).
     """
+    if _fast_is_valid(name, document):
+        return ()
     validator = _validator(name)
     raw_errors = list(validator.iter_errors(document))
     if not raw_errors:
@@ -223,6 +230,18 @@ def validate_document(name: str, document: Any) -> tuple[SchemaIssue, ...]:
             # (such as type: number) fails twice; say it once.
             issues.setdefault((issue.pointer, issue.keyword, issue.message), issue)
     return tuple(issues.values())
+
+
+def _fast_is_valid(name: str, document: Any, pointer: str = "") -> bool:
+    check = fast_validator(name, pointer)
+    if check is None:
+        return False
+    try:
+        return check(document)
+    except Exception:
+        # Something odd a Python caller passed (a key that is not a string,
+        # say): jsonschema decides, as it did before there was a fast path.
+        return False
 
 
 def _ranking(relevance: Any) -> Any:
@@ -246,6 +265,8 @@ def validate_value(name: str, pointer: str, value: Any) -> tuple[SchemaIssue, ..
     For checking one value, e.g. ``validate_value(POLICY_SCHEMA,
     "/properties/reject_threshold", 1.5)``, with the schema's own rule and hint.
     """
+    if _fast_is_valid(name, value, pointer):
+        return ()
     validator = _validator(name, pointer)
     issues = []
     for error in validator.iter_errors(value):

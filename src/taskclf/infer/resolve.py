@@ -95,6 +95,7 @@ def __getattr__(name: str) -> Any:
         return InferencePolicyReloader
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
+
 IDENTITY_CALIBRATION = "identity"
 """``calibration_method`` of a configuration without a calibrator store: raw scores."""
 

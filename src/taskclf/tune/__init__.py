@@ -3,8 +3,7 @@
 - :mod:`taskclf.tune.scores`: read a JSON Lines or CSV scores file, row by row;
 - :mod:`taskclf.tune.sweep`: sweep candidate thresholds in one pass and choose one;
 - :mod:`taskclf.tune.report`: the sweep as text tables;
-- :mod:`taskclf.tune.policy`: the inference policy binding the tuned thresholds;
-- :mod:`taskclf.tune.schema_check`: the fast, schema-derived row check.
+- :mod:`taskclf.tune.policy`: the inference policy binding the tuned thresholds.
 
 Nothing is imported here, so importing one module does not load the others.
 """

@@ -10,14 +10,18 @@ schema ``score_row.v1.json`` says exactly what a valid row is.
 :class:`ScoreRow` per valid row, holding nothing per row once it has been
 yielded, so a file of any length is read in constant memory.
 
-Every row is checked against the schema. A compiled form of the schema
-(:mod:`taskclf.tune.schema_check`) answers "valid or not" quickly; a row it
+Every row is checked against the schema. The validator generated from it
+(:mod:`taskclf.core.validators`) answers "valid or not" quickly; a row it
 rejects goes through :func:`~taskclf.core.schemas.validate_document`, which
 says what is wrong. When a label set is given (the model bundle's), a row
 whose labels are not in it is invalid too.
 
 JSON Lines: one strict JSON object per line (as :mod:`taskclf.core.jsonio`
-parses JSON: no NaN, no duplicate keys); blank lines are skipped.
+parses JSON: no NaN, no duplicate keys); blank lines are skipped. Most lines
+take a cheaper path with the same outcome (see :func:`_fast_jsonl_row`): they
+are parsed by :mod:`json`'s C scanner without the strict reader's Python hooks,
+and a line for which that path cannot prove the strict reader would agree goes
+through the strict reader.
 
 CSV: a header row names the columns ``label``, ``predicted``, ``confidence``,
 ``user_id`` and one ``p_<label>`` column per label for probabilities. An empty
@@ -39,10 +43,11 @@ import json
 import math
 import os
 import re
-from collections.abc import Collection, Generator, Iterator
+from collections.abc import Callable, Collection, Generator, Iterable, Iterator
 from dataclasses import dataclass
+from json.scanner import make_scanner
 from pathlib import Path
-from typing import IO, Any, Literal, NamedTuple
+from typing import IO, Any, Literal, NamedTuple, cast
 
 from taskclf.core.jsonio import (
     MAX_JSON_BYTES,
@@ -51,7 +56,7 @@ from taskclf.core.jsonio import (
     parse_json_bytes,
 )
 from taskclf.core.schemas import SchemaIssue, json_pointer, load_schema, validate_document
-from taskclf.tune.schema_check import Check, schema_check
+from taskclf.core.validators import fast_validator
 
 __all__ = [
     "INPUT_FORMATS",
@@ -90,8 +95,11 @@ PROBABILITY_COLUMN_PREFIX = "p_"
 
 _LABEL_KEYWORD = "label_set"
 
+Check = Callable[[Any], bool]
+
 # (line, parsed document or None, the row's problem when it could not be parsed)
 _Documents = Generator[tuple[int, Any, "RowError | None"], None, None]
+_Rows = Generator["ScoreRow", None, None]
 _JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 
 
@@ -242,9 +250,10 @@ class ScoreReader:
         label_set: the model's labels; when given, a row whose ``label``,
             ``predicted`` or ``probabilities`` key is not one of them is invalid.
         skip_invalid: skip invalid rows instead of failing.
-        fast_check: test rows with the compiled schema first (see
-            :mod:`taskclf.tune.schema_check`); ``False`` sends every row
-            through the full validator. Results are the same either way.
+        fast_check: test rows with the validator generated from the schema
+            first, and parse JSON Lines on the cheaper path (see the module
+            docstring); ``False`` sends every row through the strict reader and
+            the full validator. Results are the same either way.
 
     Raises:
         ScoreFileError: from the constructor, for an unknown format.
@@ -284,14 +293,42 @@ class ScoreReader:
         self.rows_read = 0
         self.rows_skipped = 0
         self._errors = []
-        check = schema_check(SCORE_ROW_SCHEMA) if self.fast_check else None
-        documents = self._jsonl() if self.format == "jsonl" else self._csv()
-        with contextlib.closing(documents):
-            yield from self._rows(documents, check)
+        check = fast_validator(SCORE_ROW_SCHEMA) if self.fast_check else None
+        rows = self._jsonl_rows(check) if self.format == "jsonl" else self._csv_rows(check)
+        with contextlib.closing(rows):
+            yield from rows
         if self._errors and not self.skip_invalid:
             raise InvalidScoreRowsError(self.path, tuple(self._errors), complete=True)
 
-    def _rows(self, documents: _Documents, check: Check | None) -> Iterator[ScoreRow]:
+    def _jsonl_rows(self, check: Check | None) -> _Rows:
+        if check is None:
+            yield from self._rows(self._jsonl(), None)
+            return
+        fast = _fast_jsonl_row(check, self.label_set)
+        # One loop for the lines the cheap path takes; any other line is
+        # handed, as it is, to the general path (strict reader, full errors).
+        with _open_regular(self.path) as stream:
+            readline = stream.readline
+            limit = MAX_ROW_BYTES + 1
+            line = 0
+            while raw := readline(limit):
+                line += 1
+                row = fast(raw)
+                if row is not None:
+                    self.rows_read += 1
+                    yield row
+                    continue
+                if len(raw) > MAX_ROW_BYTES:
+                    while raw and not raw.endswith(b"\n"):
+                        raw = readline(limit)
+                    message = f"the line is longer than {MAX_ROW_BYTES} bytes"
+                    self._reject(self._row_error(line, message, "json"))
+                    continue
+                yield from self._rows(self._jsonl_document(line, raw), check)
+
+    def _rows(
+        self, documents: Iterable[tuple[int, Any, RowError | None]], check: Check | None
+    ) -> _Rows:
         for line, document, problem in documents:
             if problem is None and (check is None or not check(document)):
                 issues = validate_document(SCORE_ROW_SCHEMA, document)
@@ -320,23 +357,10 @@ class ScoreReader:
             raise InvalidScoreRowsError(self.path, tuple(self._errors), complete=False)
 
     def _label_issues(self, row: ScoreRow, document: dict[str, Any]) -> tuple[SchemaIssue, ...]:
-        labels = self.label_set
-        if labels is None:
+        if self.label_set is None:
             return ()
-        issues = []
-        if row.label not in labels:
-            issues.append(self._label_issue(["label"], row.label))
-        probabilities = document.get("probabilities")
-        if probabilities is None:
-            if row.predicted not in labels:
-                issues.append(self._label_issue(["predicted"], row.predicted))
-        else:
-            issues += [
-                self._label_issue(["probabilities", key], key)
-                for key in probabilities
-                if key not in labels
-            ]
-        return tuple(issues)
+        unknown = _unknown_labels(row, document, self.label_set)
+        return tuple(self._label_issue(path, label) for path, label in unknown)
 
     def _label_issue(self, path: list[str], label: str) -> SchemaIssue:
         return SchemaIssue(
@@ -362,24 +386,29 @@ class ScoreReader:
                     message = f"the line is longer than {MAX_ROW_BYTES} bytes"
                     yield line, None, self._row_error(line, message, "json")
                     continue
-                if raw.isspace():
-                    continue
-                try:
-                    document = parse_json_bytes(raw.rstrip(b"\r\n"), source=self.path)
-                except JSONFileError as exc:
-                    yield line, None, self._row_error(line, _json_problem(exc), "json")
-                    continue
-                yield line, document, None
+                yield from self._jsonl_document(line, raw)
 
-    def _csv(self) -> _Documents:
+    def _jsonl_document(self, line: int, raw: bytes) -> _Documents:
+        if raw.isspace():
+            return
+        try:
+            document = parse_json_bytes(raw.rstrip(b"\r\n"), source=self.path)
+        except JSONFileError as exc:
+            yield line, None, self._row_error(line, _json_problem(exc), "json")
+            return
+        yield line, document, None
+
+    def _csv_rows(self, check: Check | None) -> _Rows:
+        labels = self.label_set
         with _open_regular(self.path) as binary:
             text = io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
-            reader = csv.reader(text, strict=True)
+            reader = csv.reader(self._bounded_lines(text), strict=True)
             try:
                 header = next(reader, None)
                 if header is None:
                     raise ScoreFileError(self.path, "is empty; the first row must name the columns")
                 columns = self._csv_columns(header)
+                to_document = _csv_converter(columns)
                 start = reader.line_num + 1
                 for record in reader:
                     line, start = start, reader.line_num + 1
@@ -387,9 +416,18 @@ class ScoreReader:
                         continue
                     if len(record) != len(columns):
                         message = f"the row has {len(record)} fields, the header {len(columns)}"
-                        yield line, None, self._row_error(line, message, "csv")
+                        self._reject(self._row_error(line, message, "csv"))
                         continue
-                    yield line, _csv_document(columns, record), None
+                    document = to_document(record)
+                    # The common case in one loop; the general path (which
+                    # says what is wrong) takes any row the validator rejects.
+                    if check is not None and check(document):
+                        row = _row_of(document)
+                        if labels is None or not _unknown_labels(row, document, labels):
+                            self.rows_read += 1
+                            yield row
+                            continue
+                    yield from self._rows(((line, document, None),), check)
             except UnicodeDecodeError as exc:
                 raise ScoreFileError(
                     self.path,
@@ -399,6 +437,28 @@ class ScoreReader:
                 raise ScoreFileError(
                     self.path, f"is not valid CSV at line {reader.line_num}: {exc}"
                 ) from exc
+
+    def _bounded_lines(self, text: io.TextIOWrapper) -> Iterator[str]:
+        """The file's lines for :mod:`csv`, each read with a bound.
+
+        :mod:`csv` reads a whole record before it can say anything about it,
+        so one enormous line (millions of tiny fields) would be held in
+        memory at once; a line longer than :data:`MAX_ROW_BYTES` characters
+        stops the read instead, naming the line.
+        """
+        number = 0
+        while True:
+            line = text.readline(MAX_ROW_BYTES + 1)
+            if not line:
+                return
+            number += 1
+            if len(line) > MAX_ROW_BYTES:
+                raise ScoreFileError(
+                    self.path,
+                    f"line {number} is longer than {MAX_ROW_BYTES} characters; no row of "
+                    "scores is that long (is this the right file?)",
+                )
+            yield line
 
     def _csv_columns(self, header: list[str]) -> tuple[_Column, ...]:
         seen: set[str] = set()
@@ -428,6 +488,90 @@ class ScoreReader:
         return columns
 
 
+def _unknown_labels(
+    row: ScoreRow, document: dict[str, Any], labels: frozenset[str]
+) -> list[tuple[list[str], str]]:
+    """Where ``row`` names a label that is not in ``labels``: (path in the document, label)."""
+    probabilities = document.get("probabilities")
+    if row.label in labels and (
+        row.predicted in labels if probabilities is None else labels.issuperset(probabilities)
+    ):
+        return []  # the usual case, decided in one step
+    unknown = []
+    if row.label not in labels:
+        unknown.append((["label"], row.label))
+    if probabilities is None:
+        if row.predicted not in labels:
+            unknown.append((["predicted"], row.predicted))
+    else:
+        unknown += [(["probabilities", key], key) for key in probabilities if key not in labels]
+    return unknown
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+@functools.cache
+def _row_properties() -> frozenset[str]:
+    return frozenset(load_schema(SCORE_ROW_SCHEMA)["properties"])
+
+
+def _fast_jsonl_row(
+    check: Check, label_set: frozenset[str] | None
+) -> Callable[[bytes], ScoreRow | None]:
+    """The cheap path for one line of a JSON Lines file: its row, or ``None``.
+
+    ``None`` means "not decided here": the caller sends the line through the
+    strict reader and the full validator, as every line went before. A row is
+    returned only when that general path would return the very same row:
+
+    - the line is parsed by :mod:`json`'s C scanner without the strict
+      reader's Python hooks, except the one for ``NaN``/``Infinity``, which
+      fails the parse (as do too-long integers, bad UTF-8 and anything after the
+      object but the line break; whitespace around the object is left to the
+      strict reader);
+    - every key of the row is a property of ``score_row.v1.json`` and the
+      generated validator accepts it, so every value in it has been checked to
+      be a string or a finite number: a number that overflowed to infinity
+      (which the strict reader rejects) fails the validator;
+    - duplicate keys (which the strict reader rejects and a plain dict hides)
+      would leave more ``:`` in the line than keys in the parsed objects, since
+      each key-value pair has one ``:`` outside strings; the two counts must be
+      equal (a ``:`` inside a string only makes the line take the strict path);
+    - the labels are in ``label_set`` (when given), as the general path checks.
+
+    The tests compare this path with the general one on generated lines.
+    """
+    # The scanner json.loads uses (the C one), with the strict reader's hook for
+    # NaN/Infinity only.
+    # (typeshed types make_scanner's argument as a scanner; it takes a decoder.)
+    scan = make_scanner(cast(Any, json.JSONDecoder(parse_constant=_no_constant)))
+    names = _row_properties()
+
+    def fast(raw: bytes) -> ScoreRow | None:
+        try:
+            text = raw.decode("utf-8")
+            document, end = scan(text, 0)
+        except (ValueError, StopIteration, RecursionError):
+            return None
+        rest = text[end:]
+        if rest and rest != "\n" and rest != "\r\n":
+            return None
+        if type(document) is not dict or not document.keys() <= names:
+            return None
+        probabilities = document.get("probabilities")
+        pairs = len(document) + (len(probabilities) if type(probabilities) is dict else 0)
+        if raw.count(b":") != pairs or not check(document):
+            return None
+        row = _row_of(document)
+        if label_set is not None and _unknown_labels(row, document, label_set):
+            return None
+        return row
+
+    return fast
+
+
 class _Column(NamedTuple):
     kind: Literal["probability", "number", "text"]
     key: str
@@ -445,6 +589,32 @@ def _column(name: str) -> _Column:
     if name in _number_properties():
         return _Column("number", name)
     return _Column("text", name)
+
+
+def _csv_converter(columns: tuple[_Column, ...]) -> Callable[[list[str]], dict[str, Any]]:
+    """A function from a record to its document, the same as :func:`_csv_document`.
+
+    For a file without ``p_<label>`` columns, a record without an empty cell
+    (the usual one) becomes its document in one step, column names to cells,
+    and then its number columns are converted: the very steps
+    :func:`_csv_document` takes column by column. Any other record, or any
+    record of a file with ``p_<label>`` columns, goes through
+    :func:`_csv_document` itself.
+    """
+    if any(column.kind == "probability" for column in columns):
+        return functools.partial(_csv_document, columns)
+    keys = tuple(column.key for column in columns)
+    numbers = tuple(column.key for column in columns if column.kind == "number")
+
+    def convert(record: list[str]) -> dict[str, Any]:
+        if "" in record:
+            return _csv_document(columns, record)
+        document: dict[str, Any] = dict(zip(keys, record, strict=True))
+        for key in numbers:
+            document[key] = _csv_number(document[key])
+        return document
+
+    return convert
 
 
 def _csv_document(columns: tuple[_Column, ...], record: list[str]) -> dict[str, Any]:
@@ -485,14 +655,22 @@ def _column_of(pointer: str) -> str | None:
     return parts[0]
 
 
+# ScoreRow's own constructor is a Python function; the tuple's is half the
+# cost, which shows on a million rows.
+_new_row = tuple.__new__
+
+
 def _row_of(document: dict[str, Any]) -> ScoreRow:
     probabilities: dict[str, float] | None = document.get("probabilities")
     if probabilities is None:
-        return ScoreRow(
-            document["label"],
-            document["predicted"],
-            float(document["confidence"]),
-            document.get("user_id"),
+        return _new_row(
+            ScoreRow,
+            (
+                document["label"],
+                document["predicted"],
+                float(document["confidence"]),
+                document.get("user_id"),
+            ),
         )
     predicted = ""
     confidence = -1.0

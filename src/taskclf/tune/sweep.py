@@ -23,12 +23,15 @@ Memory does not grow with the number of rows: each row lands in one bucket,
 the number of candidate thresholds it passes (found by bisection), and the
 accumulator keeps, per bucket, the row count and per-label TP/FP/FN counts.
 Cumulative sums over the buckets give every threshold's figures at the end,
-so the accumulator is O(thresholds x labels), one per user with ``per_user``.
+so the accumulator is O(thresholds x labels). With ``per_user``, each user
+reaching ``min_user_samples`` rows gets one; the rows of a user below that are
+kept packed, 8 bytes a row, so many users with few rows each cost little.
 """
 
 from __future__ import annotations
 
 import math
+from array import array
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -291,6 +294,11 @@ class SweepAccumulator:
         self._fp: list[list[int]] = []
         self._fn: list[list[int]] = []
 
+    @property
+    def thresholds(self) -> tuple[float, ...]:
+        """The candidate thresholds, ascending."""
+        return self._thresholds
+
     def add(self, label: str, predicted: str, confidence: float) -> None:
         """Count one row: its true label, the predicted label and its confidence."""
         bucket = bisect_right(self._thresholds, confidence)
@@ -307,6 +315,30 @@ class SweepAccumulator:
             guess = self._new_label(predicted)
         self._fp[guess][bucket] += 1
         self._fn[true][bucket] += 1
+
+    def absorb(self, other: SweepAccumulator) -> None:
+        """Add every count of ``other`` (built with the same thresholds) to this one.
+
+        The counts are sums, so the accumulator of all rows is the sum of the
+        accumulators of any split of them (per user, say).
+
+        Raises:
+            ValueError: ``other`` has other thresholds.
+        """
+        if other._thresholds != self._thresholds:
+            raise ValueError("cannot add the counts of a sweep over other thresholds")
+        self.rows += other.rows
+        self._counts = [a + b for a, b in zip(self._counts, other._counts, strict=True)]
+        for label, theirs in other._labels.items():
+            mine = self._labels.get(label)
+            if mine is None:
+                mine = self._new_label(label)
+            for table, source in (
+                (self._tp, other._tp),
+                (self._fp, other._fp),
+                (self._fn, other._fn),
+            ):
+                table[mine] = [a + b for a, b in zip(table[mine], source[theirs], strict=True)]
 
     def _new_label(self, label: str) -> int:
         index = self._labels[label] = len(self._labels)
@@ -503,20 +535,11 @@ def tune_reject(
     if min_user_samples < 1:
         raise ValueError(f"min_user_samples must be at least 1, not {min_user_samples}")
     overall = SweepAccumulator(candidates)
-    add = overall.add
     users: dict[str, SweepAccumulator] = {}
-    without_user = 0
     if per_user:
-        for label, predicted, confidence, user_id in rows:
-            add(label, predicted, confidence)
-            if user_id is None:
-                without_user += 1
-                continue
-            accumulator = users.get(user_id)
-            if accumulator is None:
-                accumulator = users[user_id] = SweepAccumulator(candidates)
-            accumulator.add(label, predicted, confidence)
+        users, few, without_user = _count_per_user(rows, overall, candidates, min_user_samples)
     else:
+        add = overall.add
         for label, predicted, confidence, _user_id in rows:
             add(label, predicted, confidence)
     sweep = overall.result(reject_rate_min, reject_rate_max)
@@ -524,15 +547,11 @@ def tune_reject(
         raise NoThresholdInBounds(sweep)
     if not per_user:
         return TuneResult(sweep=sweep)
-    swept = []
-    skipped = []
-    for user_id in sorted(users):
-        accumulator = users[user_id]
-        if accumulator.rows < min_user_samples:
-            skipped.append(SkippedUser(user_id=user_id, rows=accumulator.rows))
-        else:
-            result = accumulator.result(reject_rate_min, reject_rate_max)
-            swept.append(UserSweep(user_id=user_id, sweep=result))
+    swept = [
+        UserSweep(user_id=user_id, sweep=users[user_id].result(reject_rate_min, reject_rate_max))
+        for user_id in sorted(users)
+    ]
+    skipped = [SkippedUser(user_id=user_id, rows=rows) for user_id, rows in sorted(few.items())]
     return TuneResult(
         sweep=sweep,
         per_user=tuple(swept),
@@ -540,3 +559,72 @@ def tune_reject(
         rows_without_user=without_user,
         min_user_samples=min_user_samples,
     )
+
+
+def _count_per_user(
+    rows: Iterable[ScoreRow],
+    overall: SweepAccumulator,
+    thresholds: tuple[float, ...],
+    min_user_samples: int,
+) -> tuple[dict[str, SweepAccumulator], dict[str, int], int]:
+    """Count ``rows`` per user and, all of them, into ``overall``.
+
+    Returns the accumulators of the users with at least ``min_user_samples``
+    rows, the row counts of the other users, and the number of rows without
+    a user.
+
+    Each row is counted once. A user gets an accumulator (a few KiB) only on
+    reaching ``min_user_samples`` rows; until then their rows are kept packed,
+    one 8-byte integer each (which label pair, which threshold bucket), so a
+    file of many users with few rows each stays small. At the end the rows of
+    every user and of no user are added to ``overall``.
+    """
+    without = SweepAccumulator(thresholds)
+    add_without = without.add
+    users: dict[str, SweepAccumulator] = {}
+    pending: dict[str, array[int]] = {}
+    pairs: dict[tuple[str, str], int] = {}
+    buckets = len(thresholds) + 1
+    for label, predicted, confidence, user_id in rows:
+        if user_id is None:
+            add_without(label, predicted, confidence)
+            continue
+        accumulator = users.get(user_id)
+        if accumulator is not None:
+            accumulator.add(label, predicted, confidence)
+            continue
+        key = (label, predicted)
+        pair = pairs.get(key)
+        if pair is None:
+            pair = pairs[key] = len(pairs)
+        packed = pending.get(user_id)
+        if packed is None:
+            packed = pending[user_id] = array("q")
+        packed.append(pair * buckets + bisect_right(thresholds, confidence))
+        if len(packed) >= min_user_samples:
+            accumulator = users[user_id] = SweepAccumulator(thresholds)
+            _replay(packed, accumulator, list(pairs))
+            del pending[user_id]
+    overall.absorb(without)
+    for accumulator in users.values():
+        overall.absorb(accumulator)
+    few = {}
+    names = list(pairs)
+    for user_id, packed in pending.items():
+        _replay(packed, overall, names)
+        few[user_id] = len(packed)
+    return users, few, without.rows
+
+
+def _replay(packed: array[int], into: SweepAccumulator, pairs: list[tuple[str, str]]) -> None:
+    """Count the packed rows ``packed`` into ``into``; ``pairs`` names the label pairs."""
+    # Bucket k holds the confidences that pass exactly the k lowest thresholds;
+    # counting such a row at the k-th threshold (or below every threshold, for
+    # k = 0) puts it in the same bucket.
+    at_bucket = (-math.inf, *into.thresholds)
+    buckets = len(at_bucket)
+    add = into.add
+    for code in packed:
+        pair, bucket = divmod(code, buckets)
+        label, predicted = pairs[pair]
+        add(label, predicted, at_bucket[bucket])
