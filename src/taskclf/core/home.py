@@ -135,7 +135,7 @@ class Home:
             parts = self.parts(path)
         except HomePathError:
             return os.fspath(path)
-        return PurePosixPath(*parts).as_posix() if parts else "."
+        return "/".join(parts) if parts else "."
 
     def path_of(self, path: str | os.PathLike[str]) -> Path:
         """The absolute path (below ``given``) of a home-relative ``path``, for messages."""
@@ -152,16 +152,29 @@ class Home:
                 or is not a regular file.
             JSONFileError: the file is larger than ``max_bytes`` or cannot be read.
         """
-        shown = self.display(path)
-        with self.open_file(path) as fd:
+        # Written out rather than through open_file: this is the hot path of
+        # every policy load, and each helper layer costs more than a syscall.
+        parts = self.parts(path)
+        if not parts:
+            raise HomePathError(".", "is the home folder itself, not a file", kind="not_regular")
+        shown = "/".join(parts)
+        parent = self._walk(parts[:-1], create=False, shown=shown)
+        try:
+            fd = self._open_last(parent, parts[-1], shown, parts, _FILE_FLAGS)
+        finally:
+            os.close(parent)
+        try:
+            _require_regular(fd, shown)
             return read_fd_bytes(fd, shown, max_bytes=max_bytes)
+        finally:
+            os.close(fd)
 
     @contextmanager
     def open_file(self, path: str | os.PathLike[str]) -> Iterator[int]:
         """Open the regular file at ``path`` for reading (non-blocking); yield its descriptor."""
         parent, name, shown = self._parent(path)
         try:
-            fd = self._open_last(parent, name, shown, path, _FILE_FLAGS)
+            fd = self._open_last(parent, name, shown, self.parts(path), _FILE_FLAGS)
         finally:
             os.close(parent)
         try:
@@ -384,14 +397,15 @@ class Home:
         return fd, parts[-1], shown
 
     def _open_last(
-        self, parent: int, name: str, shown: str, path: str | os.PathLike[str], flags: int
+        self, parent: int, name: str, shown: str, parts: tuple[str, ...], flags: int
     ) -> int:
-        """Open ``name`` in ``parent``; a link there is followed when it stays inside."""
+        """Open ``name`` (the last of ``parts``) in ``parent``; a link there is followed
+        when it stays inside the home."""
         try:
             return _open_at(parent, name, flags, shown)
         except _Link as link:
             # Resolve the link against the full path and start the walk again.
-            base = list(self.parts(path)[:-1])
+            base = list(parts[:-1])
             target = self._normalised(base, link.target.split("/"), shown=shown, link=True)
             hops = 1
             while True:
