@@ -182,8 +182,8 @@ class TestList:
         assert selection["required_schema_hash"] == "other"
         assert selection["required_label_set"] == ["code"]
         assert selection["excluded"][0]["reason"] == (
-            "schema_hash 'f3a9c2d1e8b7' does not match the required 'other'; label_set "
-            "['browse', 'code', 'meeting', 'write'] does not match the required ['code']"
+            'schema_hash "f3a9c2d1e8b7" does not match the required "other"; label_set '
+            '["browse", "code", "meeting", "write"] does not match the required ["code"]'
         )
 
     def test_shows_the_pointer(self, home: Path, write_active: Callable[..., Path]) -> None:

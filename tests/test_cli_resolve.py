@@ -289,7 +289,7 @@ class TestSingleFieldOverrides:
 
         assert result.code == 1
         assert result.stdout == ""
-        assert "the store was fitted for model bundle 'run_001', not 'run_002'" in result.stderr
+        assert 'the store was fitted for model bundle "run_001", not "run_002"' in result.stderr
 
     def test_missing_store_is_refused(self, home: Path) -> None:
         result = _resolve(home, "--calibrator-store", "artifacts/nope")

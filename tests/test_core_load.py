@@ -77,12 +77,12 @@ BAD_CONTENTS: list[tuple[str, bytes, tuple[str, ...]]] = [
     (
         "duplicate-keys",
         _valid_text().replace("{", '{"reject_threshold": 0.1, ', 1).encode(),
-        ("'reject_threshold' appears twice",),
+        ('"reject_threshold" appears twice',),
     ),
     (
         "nested-duplicate-keys",
         _valid_text().replace("{", '{"_help": {"a": 1, "a": 2}, ', 1).encode(),
-        ("'a' appears twice",),
+        ('"a" appears twice',),
     ),
     ("non-utf8", _valid_text().replace("code", "c\xf6de").encode("latin-1"), ("not UTF-8",)),
     ("utf16", _valid_text().encode("utf-16"), ("not UTF-8",)),

@@ -174,12 +174,12 @@ class TestCompatibility:
     def test_mismatches_are_named(self, models_dir: Path) -> None:
         record = scan_bundles(models_dir)[0]
         assert compatibility_reason(record, schema_hash="other") == (
-            f"schema_hash {EXAMPLE_SCHEMA_HASH!r} does not match the required 'other'"
+            f'schema_hash "{EXAMPLE_SCHEMA_HASH}" does not match the required "other"'
         )
         reason = compatibility_reason(record, label_set=["code", "write"])
         assert reason == (
-            "label_set ['browse', 'code', 'meeting', 'write'] does not match the required "
-            "['code', 'write']"
+            'label_set ["browse", "code", "meeting", "write"] does not match the required '
+            '["code", "write"]'
         )
 
     def test_invalid_bundle_is_never_compatible(
@@ -235,7 +235,7 @@ class TestSelection:
         report = select_best_model(models_dir, schema_hash=EXAMPLE_SCHEMA_HASH)
         assert report.best is not None and report.best.bundle_id == "run_001"
         assert [(e.bundle.bundle_id, e.reason) for e in report.excluded] == [
-            ("run_003", f"schema_hash 'other' does not match the required {EXAMPLE_SCHEMA_HASH!r}"),
+            ("run_003", f'schema_hash "other" does not match the required "{EXAMPLE_SCHEMA_HASH}"'),
             ("run_004", "models/run_004/metrics.json does not exist"),
         ]
         assert str(report.excluded[1]) == (

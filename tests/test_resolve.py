@@ -353,7 +353,7 @@ class TestActive:
         assert config.trail[2].code is TrailCode.INCOMPATIBLE
         assert config.trail[2].reason == (
             "models/active.json points at models/run_001, which is incompatible: schema_hash "
-            f"{EXAMPLE_SCHEMA_HASH!r} does not match the required 'new_features'"
+            f'"{EXAMPLE_SCHEMA_HASH}" does not match the required "new_features"'
         )
         assert config.step is ResolutionStep.BEST_MODEL and config.bundle_id == "run_003"
 
@@ -488,7 +488,7 @@ class TestFieldOverrides:
         )
 
     def test_store_override_for_another_model(self, models_dir: Path) -> None:
-        with pytest.raises(InvalidOverrideError, match="fitted for model bundle 'run_001'"):
+        with pytest.raises(InvalidOverrideError, match='fitted for model bundle "run_001"'):
             resolve_inference_config(
                 models_dir,
                 model_dir_override="models/run_002",

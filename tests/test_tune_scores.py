@@ -231,7 +231,7 @@ class TestCsv:
             ("", "is empty; the first row must name the columns"),
             (
                 "label,confidence,label\n",
-                "the column 'label' appears twice in the header; keep one",
+                'the column "label" appears twice in the header; keep one',
             ),
             (
                 "label,probabilities,p_code\n",

@@ -36,6 +36,7 @@ from taskclf.core.jsonio import (
     JSONFileError,
     dumps_json,
     json_problem,
+    json_text,
     parse_json_bytes,
     read_file_bytes,
 )
@@ -194,7 +195,7 @@ def _note_issues(
     for key, value in annotations.items():
         problem = None
         if key in fields:
-            problem = f"{key!r} is a field of the policy, not a note: pass it as one"
+            problem = f"{json_text(key)} is a field of the policy, not a note: pass it as one"
         elif (deep := json_problem(value)) is not None:
             # Checked first, without recursion: copying or encoding a value
             # nested hundreds of levels deep would exhaust the stack.

@@ -36,6 +36,7 @@ __all__ = [
     "dumps_json",
     "encode_json_document",
     "json_problem",
+    "json_text",
     "open_regular_file",
     "parse_json_bytes",
     "read_fd_bytes",
@@ -182,7 +183,7 @@ def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         for key, _ in pairs:
             if key in seen:
                 raise _RejectedJSON(
-                    f"the key {key!r} appears twice in one object; keep only one of them"
+                    f"the key {json_text(key)} appears twice in one object; keep only one of them"
                 )
             seen.add(key)
     return obj
@@ -309,6 +310,18 @@ def encode_json_document(document: Any, source: Path | str) -> bytes:
             "reads; nothing was written",
         )
     return data
+
+
+def json_text(value: Any) -> str:
+    """``value`` as one line of JSON, for messages: ``null``, ``"a"``, ``["a", "b"]``.
+
+    Messages that quote a value from a file speak the file's language, not
+    Python's (``None``, ``'a'``). Values JSON cannot hold fall back to ``repr``.
+    """
+    try:
+        return json.dumps(value, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError):
+        return repr(value)
 
 
 def dumps_json(document: Any) -> str:

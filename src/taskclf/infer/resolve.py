@@ -54,6 +54,7 @@ from taskclf.core.inference_policy import (
     InferencePolicy,
     read_policy_of,
 )
+from taskclf.core.jsonio import json_text
 from taskclf.core.layout import policy_path
 from taskclf.core.policy_checks import inspect_policy_artifacts
 from taskclf.core.schemas import POLICY_SCHEMA, validate_value
@@ -516,12 +517,12 @@ def _store_override(
     for mismatch in mismatches:
         if mismatch.field == "model_bundle_id":
             raise fail(
-                f"the store was fitted for model bundle {mismatch.store_value!r}, "
-                f"not {mismatch.expected!r}"
+                f"the store was fitted for model bundle {json_text(mismatch.store_value)}, "
+                f"not {json_text(mismatch.expected)}"
             )
         raise fail(
-            f"the store was fitted for model_schema_hash {mismatch.store_value!r}, "
-            f"not {mismatch.expected!r}"
+            f"the store was fitted for model_schema_hash {json_text(mismatch.store_value)}, "
+            f"not {json_text(mismatch.expected)}"
         )
     # The override replaces the store, so its own method is the one used.
     return display, path, store.method_for(None)

@@ -33,7 +33,7 @@ from taskclf.core.artifacts import (
     thaw_json,
 )
 from taskclf.core.home import Home, HomePathError
-from taskclf.core.jsonio import json_problem
+from taskclf.core.jsonio import json_problem, json_text
 
 __all__ = [
     "MAX_SCAN_ENTRIES",
@@ -295,13 +295,16 @@ def compatibility_reason(
     problems: list[str] = []
     if schema_hash is not None and bundle.schema_hash != schema_hash:
         problems.append(
-            f"schema_hash {bundle.schema_hash!r} does not match the required {schema_hash!r}"
+            f"schema_hash {json_text(bundle.schema_hash)} does not match the required "
+            f"{json_text(schema_hash)}"
         )
     if label_set is not None:
         required = sorted(set(label_set))
         found = sorted(set(bundle.label_set or ()))
         if found != required:
-            problems.append(f"label_set {found} does not match the required {required}")
+            problems.append(
+                f"label_set {json_text(found)} does not match the required {json_text(required)}"
+            )
     return "; ".join(problems) if problems else None
 
 

@@ -52,6 +52,7 @@ from typing import IO, Any, Literal, NamedTuple, cast
 from taskclf.core.jsonio import (
     MAX_JSON_BYTES,
     JSONFileError,
+    json_text,
     open_regular_file,
     parse_json_bytes,
 )
@@ -465,7 +466,8 @@ class ScoreReader:
         for name in header:
             if name in seen:
                 raise ScoreFileError(
-                    self.path, f"the column {name!r} appears twice in the header; keep one"
+                    self.path,
+                    f"the column {json_text(name)} appears twice in the header; keep one",
                 )
             seen.add(name)
         columns = tuple(_column(name) for name in header)
