@@ -405,7 +405,7 @@ class TestReadBytes:
 
 
 class TestWriteBytes:
-    """write_bytes replaces only regular files, creating folders, keeping the mode minus specials."""
+    """write_bytes replaces only regular files, makes folders, keeps the mode minus special bits."""
 
     def test_creates_folders_and_the_home(self, tmp_path: Path) -> None:
         door = Home.at(tmp_path / "new" / "home")
