@@ -1,0 +1,234 @@
+"""Regression tests for problems found by attacking the "one door into TASKCLF_HOME" change.
+
+Each class pins one problem; every test here failed when it was written (the
+fix is the lead's). Real files in ``tmp_path``; special files are made inside it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from door_support import assert_clean, run_taskclf, write_policy_doc
+from taskclf.core.atomic import STALE_TEMP_SECONDS, write_bytes_atomic
+from taskclf.core.home import Home
+
+from conftest import write_json
+
+
+def _age(path: Path, seconds: float) -> None:
+    when = time.time() - seconds
+    os.utime(path, (when, when))
+
+
+class TestFinalLinkResolvedAgainstTheRealFolder:
+    """A relative link at the end of a path is resolved from the folder it really lives in.
+
+    ``a -> b/c`` and ``b/c/f -> ../g``: the kernel reads ``b/g``. The walk
+    resolves ``../g`` against the path as written (``a/``), not against the
+    folder the link is in (``b/c/``), so it reads ``g`` (another file) or
+    refuses a link that stays inside as leading outside.
+    """
+
+    def test_reads_the_file_the_link_names(self, tmp_path: Path) -> None:
+        home = tmp_path / "home"
+        (home / "b" / "c").mkdir(parents=True)
+        (home / "b" / "g").write_text("b/g: the file the link names")
+        (home / "g").write_text("g: another file")
+        (home / "a").symlink_to("b/c")
+        (home / "b" / "c" / "f").symlink_to("../g")
+        assert (home / "a" / "f").read_text() == "b/g: the file the link names"
+        assert Home.at(home).read_bytes("a/f") == b"b/g: the file the link names"
+
+    def test_link_staying_inside_is_not_refused(self, tmp_path: Path) -> None:
+        home = tmp_path / "home"
+        (home / "b" / "c").mkdir(parents=True)
+        (home / "top.json").write_text("top")
+        (home / "a").symlink_to("b/c")
+        (home / "b" / "c" / "up").symlink_to("../../top.json")  # b/c/../../top.json: inside
+        assert Home.at(home).read_bytes("a/up") == b"top"
+
+    def test_chain_after_a_folder_link(self, tmp_path: Path) -> None:
+        home = tmp_path / "home"
+        (home / "x" / "y").mkdir(parents=True)
+        (home / "x" / "real.json").write_text("real")
+        (home / "l").symlink_to("x/y")
+        (home / "x" / "y" / "one").symlink_to("two")
+        (home / "x" / "y" / "two").symlink_to("../real.json")
+        assert Home.at(home).read_bytes("l/one") == b"real"
+
+    def test_policy_validate_reads_the_metadata_the_bundle_links_to(
+        self, home: Path, policy_document: dict[str, object]
+    ) -> None:
+        # models/run_003 -> ../store/b3 ; store/b3/metadata.json -> ../shared/b3.json
+        write_json(
+            home / "store" / "shared" / "b3.json",
+            {"schema_hash": "real_hash", "label_set": ["a", "b"]},
+        )
+        (home / "store" / "b3").mkdir()
+        (home / "store" / "b3" / "metadata.json").symlink_to("../shared/b3.json")
+        # The file the walk wrongly reads instead (models/run_003/../shared/b3.json):
+        write_json(
+            home / "models" / "shared" / "b3.json", {"schema_hash": "WRONG", "label_set": ["z"]}
+        )
+        (home / "models" / "run_003").symlink_to("../store/b3")
+        assert json.loads((home / "models" / "run_003" / "metadata.json").read_text()) == {
+            "schema_hash": "real_hash",
+            "label_set": ["a", "b"],
+        }
+        write_policy_doc(
+            home / "models",
+            {
+                **policy_document,
+                "model_dir": "models/run_003",
+                "model_schema_hash": "real_hash",
+                "model_label_set": ["a", "b"],
+                "calibrator_store_dir": None,
+                "calibration_method": None,
+            },
+        )
+        result = run_taskclf("policy", "validate", cwd=home, env={"TASKCLF_HOME": str(home)})
+        assert_clean(result)
+        assert result.code == 0, result
+
+
+class TestNulInTheLastComponent:
+    """A NUL in a path's last component is a HomePathError, like a NUL anywhere else.
+
+    ``Home.kind`` says so, but ``write_bytes``, ``write_document``,
+    ``open_append``, ``entry_kind`` and ``remove`` let a bare ValueError escape
+    (not an OSError, so callers' handlers miss it).
+    """
+
+    @pytest.mark.parametrize(
+        "call",
+        [
+            lambda door: door.write_bytes("models/a\x00b", b"x"),
+            lambda door: door.write_document("models/a\x00b", {}),
+            lambda door: door.open_append("models/a\x00b"),
+            lambda door: door.entry_kind("models/a\x00b"),
+            lambda door: door.remove("models/a\x00b"),
+        ],
+        ids=["write_bytes", "write_document", "open_append", "entry_kind", "remove"],
+    )
+    def test_is_a_home_path_error(self, bare_home: Path, call: object) -> None:
+        door = Home.at(bare_home)
+        with contextlib.suppress(OSError):  # HomePathError is an OSError: what callers catch
+            call(door)  # type: ignore[operator]
+        assert os.listdir(bare_home / "models") == []
+
+
+class TestKindBelowAFile:
+    """``Home.kind`` of a path below a regular file is "nothing", as ``entry_kind`` says.
+
+    It raises NotADirectoryError instead, so the disk checks abort: ``policy
+    validate`` on a policy whose model_dir is ``models/run_001/metadata.json/x``
+    prints one "is not a folder" error instead of its disk-check report.
+    """
+
+    def test_kind(self, home: Path) -> None:
+        assert Home.at(home).kind("models/run_001/metadata.json/x") == "nothing"
+
+    def test_policy_validate_reports_the_disk_checks(
+        self, home: Path, policy_document: dict[str, object]
+    ) -> None:
+        write_policy_doc(
+            home / "models", {**policy_document, "model_dir": "models/run_001/metadata.json/x"}
+        )
+        result = run_taskclf(
+            "policy", "validate", "--format", "json", cwd=home, env={"TASKCLF_HOME": str(home)}
+        )
+        assert_clean(result)
+        assert result.code == 1
+        checks = [
+            failure["check"]
+            for entry in result.json()["files"]
+            for failure in entry["disk_check_failures"]
+        ]
+        assert "model_dir_exists" in checks
+
+
+class TestStaleTempCleanupSparesOtherFiles:
+    """A write removes only taskclf's own stale temporary files, never a user's file.
+
+    The cleanup removes every old regular file named ``.<anything>.<6+ letters,
+    digits or _>.tmp`` in the folder written, so a user's
+    ``.thesis.docx.backup.tmp`` is deleted by ``policy create``, and by
+    ``--output FILE`` in any folder outside the home too.
+    """
+
+    def test_policy_create_keeps_a_users_file_in_models(self, home: Path) -> None:
+        precious = home / "models" / ".thesis.docx.backup.tmp"
+        precious.write_text("a user's file")
+        _age(precious, 10 * STALE_TEMP_SECONDS)
+        result = run_taskclf(
+            "policy", "create", "--model-dir", "models/run_001", cwd=home,
+            env={"TASKCLF_HOME": str(home)},
+        )  # fmt: skip
+        assert result.code == 0, result
+        assert precious.exists()
+
+    def test_output_outside_the_home_keeps_a_users_file(self, tmp_path: Path) -> None:
+        downloads = tmp_path / "downloads"
+        downloads.mkdir()
+        precious = downloads / ".notes.txt.backup.tmp"
+        precious.write_text("a user's file")
+        _age(precious, 10 * STALE_TEMP_SECONDS)
+        result = run_taskclf(
+            "policy", "template", "--output", downloads / "policy.json", cwd=tmp_path
+        )
+        assert result.code == 0, result
+        assert precious.exists()
+
+    def test_library_writer_keeps_a_users_file(self, tmp_path: Path) -> None:
+        precious = tmp_path / ".report.csv.draft_v2.tmp"
+        precious.write_text("a user's file")
+        _age(precious, 10 * STALE_TEMP_SECONDS)
+        write_bytes_atomic(tmp_path / "out.json", b"{}")
+        assert precious.exists()
+
+
+class TestJsonOutputIsUtf8:
+    """``--format json`` output is UTF-8 JSON (RFC 8259) whatever the folder names hold.
+
+    A bundle folder whose name is not UTF-8 (``run_\\xff``) is listed under
+    ``excluded`` with the raw byte written to stdout, so the output cannot be
+    decoded by any strict JSON reader.
+    """
+
+    def test_model_list(self, home: Path) -> None:
+        name = os.fsencode(home / "models") + b"/run_\xff"
+        os.mkdir(name)
+        result = run_taskclf(
+            "model", "list", "--format", "json", cwd=home, env={"TASKCLF_HOME": str(home)}
+        )
+        assert_clean(result)
+        raw = result.stdout.encode("utf-8", "surrogateescape")
+        document = json.loads(raw.decode("utf-8"))  # strict: no undecodable byte
+        assert document["ok"] is True
+
+
+class TestLongHomeIsNotCalledAFileOrMissing:
+    """A home whose path is longer than PATH_MAX is reported as too long, not "not a folder"."""
+
+    def test_policy_show(self, tmp_path: Path) -> None:
+        fd = os.open(tmp_path, os.O_RDONLY)
+        long_home = tmp_path
+        try:
+            for _ in range(18):
+                os.mkdir("d" * 250, dir_fd=fd)
+                child = os.open("d" * 250, os.O_RDONLY, dir_fd=fd)
+                os.close(fd)
+                fd = child
+                long_home = long_home / ("d" * 250)
+        finally:
+            os.close(fd)
+        assert len(os.fsencode(long_home)) > 4096
+        result = run_taskclf("policy", "show", cwd=tmp_path, env={"TASKCLF_HOME": str(long_home)})
+        assert_clean(result)
+        assert "is not a folder" not in result.stderr
