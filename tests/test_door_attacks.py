@@ -62,6 +62,17 @@ class TestFinalLinkResolvedAgainstTheRealFolder:
         (home / "x" / "y" / "two").symlink_to("../real.json")
         assert Home.at(home).read_bytes("l/one") == b"real"
 
+    def test_dotdot_after_a_linked_folder_in_a_link_target(self, tmp_path: Path) -> None:
+        # f -> lnk/../real.json with lnk -> x/y: the kernel reads x/real.json.
+        home = tmp_path / "home"
+        (home / "x" / "y").mkdir(parents=True)
+        (home / "x" / "real.json").write_text("x/real.json")
+        (home / "real.json").write_text("real.json: another file")
+        (home / "lnk").symlink_to("x/y")
+        (home / "f").symlink_to("lnk/../real.json")
+        assert (home / "f").read_text() == "x/real.json"
+        assert Home.at(home).read_bytes("f") == b"x/real.json"
+
     def test_policy_validate_reads_the_metadata_the_bundle_links_to(
         self, home: Path, policy_document: dict[str, object]
     ) -> None:
@@ -95,6 +106,73 @@ class TestFinalLinkResolvedAgainstTheRealFolder:
         result = run_taskclf("policy", "validate", cwd=home, env={"TASKCLF_HOME": str(home)})
         assert_clean(result)
         assert result.code == 0, result
+
+
+class TestAbsoluteLinkThroughTheHomeAsNamed:
+    """An absolute link naming the home the way the user named it (through a link) is inside.
+
+    With TASKCLF_HOME=/x/hl and hl -> real, a link to /x/hl/models/run_001 is
+    refused with the self-contradictory "leads outside TASKCLF_HOME (/x/hl)
+    to /x/hl/models/run_001": only the resolved root is accepted as a prefix.
+    """
+
+    def test_followed(self, tmp_path: Path) -> None:
+        real = tmp_path / "real"
+        (real / "models" / "run_001").mkdir(parents=True)
+        (real / "models" / "run_001" / "metadata.json").write_text("{}")
+        named = tmp_path / "hl"
+        named.symlink_to("real")
+        (real / "models" / "run_abs").symlink_to(named / "models" / "run_001")
+        door = Home.at(named)
+        assert door.kind("models/run_abs") == "folder"
+        assert door.read_bytes("models/run_abs/metadata.json") == b"{}"
+
+
+class TestSocketIsOther:
+    """A socket is "other" for ``Home.kind`` and "not_regular" for reads, like a FIFO.
+
+    Opening a socket fails with ENXIO, which comes out as kind "unreadable"
+    ("cannot be opened: No such device or address"), so ``kind`` raises
+    instead of returning "other", and ``model list`` says the bundle "cannot
+    be opened" instead of "is not a bundle folder".
+    """
+
+    @pytest.fixture
+    def socket_home(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+        import socket
+
+        home = tmp_path / "home"
+        (home / "models").mkdir(parents=True)
+        monkeypatch.chdir(home / "models")  # AF_UNIX paths are short: bind a relative name
+        sock = socket.socket(socket.AF_UNIX)
+        sock.bind("run_sock")
+        sock.close()
+        return home
+
+    def test_kind(self, socket_home: Path) -> None:
+        assert Home.at(socket_home).kind("models/run_sock") == "other"
+
+    def test_read_bytes(self, socket_home: Path) -> None:
+        with pytest.raises(OSError) as caught:
+            Home.at(socket_home).read_bytes("models/run_sock")
+        assert getattr(caught.value, "kind", None) == "not_regular"
+
+
+class TestLongestFileNameCanBeWritten:
+    """A file name of up to 255 bytes can be written: the temporary name must fit too.
+
+    The temporary file is ``.<name>.<12 hex>.tmp`` (18 bytes more), so a valid
+    name of 238 to 255 bytes cannot be written ("File name too long").
+    """
+
+    def test_write_bytes_atomic(self, tmp_path: Path) -> None:
+        target = tmp_path / ("n" * 250)
+        write_bytes_atomic(target, b"{}")
+        assert target.read_bytes() == b"{}"
+
+    def test_home_write_bytes(self, bare_home: Path) -> None:
+        Home.at(bare_home).write_bytes("models/" + "p" * 250, b"{}")
+        assert (bare_home / "models" / ("p" * 250)).read_bytes() == b"{}"
 
 
 class TestNulInTheLastComponent:
