@@ -310,3 +310,24 @@ class TestLongHomeIsNotCalledAFileOrMissing:
         result = run_taskclf("policy", "show", cwd=tmp_path, env={"TASKCLF_HOME": str(long_home)})
         assert_clean(result)
         assert "is not a folder" not in result.stderr
+
+
+class TestJsonOutputEscapesTerminalControls:
+    """``--format json`` escapes C1 and bidi controls (``\\u009b``, ``\\u202e``) too.
+
+    JSON's ``\\uXXXX`` escapes keep the document exactly the same value, but
+    the output is written with ``ensure_ascii=False``, so a folder named
+    ``run_\\u202eevil\\u009b2J`` reaches the terminal as a raw right-to-left
+    override and a raw 8-bit CSI when the JSON is printed (hardening).
+    """
+
+    def test_model_list(self, home: Path) -> None:
+        (home / "models" / "run_\u202eevil\u009b2J").mkdir()
+        result = run_taskclf(
+            "model", "list", "--format", "json", cwd=home, env={"TASKCLF_HOME": str(home)}
+        )
+        assert_clean(result)
+        assert result.json()["ok"] is True
+        for char in ("\u202e", "\u009b"):
+            assert char not in result.stdout
+        assert "\\u202e" in result.stdout
