@@ -331,3 +331,24 @@ class TestJsonOutputEscapesTerminalControls:
         for char in ("\u202e", "\u009b"):
             assert char not in result.stdout
         assert "\\u202e" in result.stdout
+
+
+class TestReplaceKeepsOwnerAndGroup:
+    """A replaced file keeps its owner and group, not only its permission bits.
+
+    A policy ``root:taskclf 0640`` (readable by the service's group) replaced by
+    root becomes ``root:root 0640``: the mode is kept but the group is not,
+    so the service can no longer read its policy.
+    """
+
+    def test_owner_and_group_kept(self, bare_home: Path) -> None:
+        if os.geteuid() != 0:
+            pytest.skip("only root can give a file another owner")
+        target = bare_home / "models" / "inference_policy.json"
+        target.write_text("{}")
+        os.chown(target, 1234, 4321)
+        os.chmod(target, 0o640)
+        Home.at(bare_home).write_bytes("models/inference_policy.json", b'{"new": 1}')
+        info = target.stat()
+        assert (info.st_uid, info.st_gid) == (1234, 4321)
+        assert info.st_mode & 0o777 == 0o640
