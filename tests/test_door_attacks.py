@@ -352,3 +352,35 @@ class TestReplaceKeepsOwnerAndGroup:
         info = target.stat()
         assert (info.st_uid, info.st_gid) == (1234, 4321)
         assert info.st_mode & 0o777 == 0o640
+
+
+class TestSetActiveDoesNotWaitForeverForTheLock:
+    """``model set-active`` gives up (with a message) when the history lock stays taken.
+
+    The writer takes ``flock(LOCK_EX)`` on ``models/active_history.jsonl`` and
+    waits without limit. Anyone who can read that file can take the lock (a
+    read-only descriptor suffices), so a stuck or hostile process makes every
+    ``set-active`` hang forever.
+    """
+
+    def test_returns_while_another_process_holds_the_lock(self, home: Path) -> None:
+        import fcntl
+        import subprocess
+
+        history = home / "models" / "active_history.jsonl"
+        history.write_text("")
+        holder = os.open(history, os.O_RDONLY)
+        try:
+            fcntl.flock(holder, fcntl.LOCK_EX)
+            try:
+                result = run_taskclf(
+                    "model", "set-active", "--model-dir", "models/run_001", cwd=home,
+                    env={"TASKCLF_HOME": str(home)}, timeout=20,
+                )  # fmt: skip
+            except subprocess.TimeoutExpired:
+                pytest.fail("set-active still waits for the lock after 20 s")
+        finally:
+            os.close(holder)
+        assert_clean(result)
+        assert result.code != 0
+        assert not (home / "models" / "active.json").exists()
