@@ -384,3 +384,54 @@ class TestSetActiveDoesNotWaitForeverForTheLock:
         assert_clean(result)
         assert result.code != 0
         assert not (home / "models" / "active.json").exists()
+
+
+class TestFullStdoutIsNotAnInternalError:
+    """A write error on stdout (a full disk behind ``>``) is reported as such, not as a bug.
+
+    With ``--format json`` the error escapes from the command while the report
+    is printed and comes out as "internal error: OSError: [Errno 28] No space
+    left on device ... This is a bug in taskclf"; in text mode it is "error: No
+    space left on device", not naming stdout (entry.py's "could not write the
+    report to stdout" is never reached).
+    """
+
+    @pytest.mark.parametrize(
+        "command",
+        [
+            ("policy", "show", "--format", "json"),
+            ("policy", "show"),
+            ("model", "list", "--format", "json"),
+            ("policy", "validate", "--format", "json"),
+        ],
+        ids=lambda command: " ".join(command),
+    )
+    def test_report(self, home: Path, tmp_path: Path, command: tuple[str, ...]) -> None:
+        import stat
+        import subprocess
+
+        from test_cli_support import cli_env
+
+        from conftest import console_script
+
+        full = tmp_path / "full"  # like /dev/full: every write fails with ENOSPC
+        try:
+            os.mknod(full, 0o600 | stat.S_IFCHR, os.makedev(1, 7))
+        except PermissionError:
+            pytest.skip("cannot make a device node here")
+        with open(full, "wb") as sink:
+            done = subprocess.run(
+                [str(console_script()), *command],
+                cwd=home,
+                env=cli_env({"TASKCLF_HOME": str(home)}),
+                stdin=subprocess.DEVNULL,
+                stdout=sink,
+                stderr=subprocess.PIPE,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+        assert done.returncode == 1
+        assert "internal error" not in done.stderr
+        assert "Traceback" not in done.stderr
+        assert "stdout" in done.stderr
