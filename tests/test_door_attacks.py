@@ -435,3 +435,48 @@ class TestFullStdoutIsNotAnInternalError:
         assert "internal error" not in done.stderr
         assert "Traceback" not in done.stderr
         assert "stdout" in done.stderr
+
+
+class TestInterruptAfterTheSwitchKeepsItsHistory:
+    """Ctrl-C after ``active.json`` was replaced does not take the switch's history record back.
+
+    ``replace_at`` renames first, then fsyncs the folder and removes stale
+    temporary files; a KeyboardInterrupt there leaves ``write_bytes`` as if the
+    write had failed, so ``write_active_atomic`` truncates the history record of
+    a switch that did happen (and the CLI says "nothing more was done").
+    """
+
+    def test_history_holds_the_switch(self, home: Path) -> None:
+        import signal
+        import subprocess
+
+        from test_cli_support import cli_env
+
+        from conftest import console_script
+
+        models = home / "models"
+        # Many stale temporary files: the clean-up after the rename takes a while.
+        for index in range(60_000):
+            stale = models / f".x.{index:012x}.tmp"
+            os.close(os.open(stale, os.O_CREAT | os.O_WRONLY, 0o644))
+            _age(stale, 10 * STALE_TEMP_SECONDS)
+        child = subprocess.Popen(
+            [str(console_script()), "model", "set-active", "--model-dir", "models/run_001"],
+            cwd=home,
+            env=cli_env({"TASKCLF_HOME": str(home)}),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 60
+        while not (models / "active.json").exists() and child.poll() is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.0005)
+        child.send_signal(signal.SIGINT)
+        child.communicate(timeout=60)
+        assert (models / "active.json").exists()
+        pointer = json.loads((models / "active.json").read_text())
+        history = (models / "active_history.jsonl").read_text().splitlines()
+        assert len(history) == 1, "the switch happened but its history record was taken back"
+        assert json.loads(history[0])["new"] == pointer
