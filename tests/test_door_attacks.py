@@ -73,6 +73,19 @@ class TestFinalLinkResolvedAgainstTheRealFolder:
         assert (home / "f").read_text() == "x/real.json"
         assert Home.at(home).read_bytes("f") == b"x/real.json"
 
+    def test_dotdot_after_a_linked_folder_in_a_folder_link_target(self, tmp_path: Path) -> None:
+        # m -> lnk/../d with lnk -> x/y: the kernel opens x/d/f.json.
+        home = tmp_path / "home"
+        (home / "x" / "y").mkdir(parents=True)
+        (home / "x" / "d").mkdir()
+        (home / "x" / "d" / "f.json").write_text("x/d/f.json")
+        (home / "d").mkdir()
+        (home / "d" / "f.json").write_text("d/f.json: another file")
+        (home / "lnk").symlink_to("x/y")
+        (home / "m").symlink_to("lnk/../d")
+        assert (home / "m" / "f.json").read_text() == "x/d/f.json"
+        assert Home.at(home).read_bytes("m/f.json") == b"x/d/f.json"
+
     def test_policy_validate_reads_the_metadata_the_bundle_links_to(
         self, home: Path, policy_document: dict[str, object]
     ) -> None:
