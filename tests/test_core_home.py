@@ -618,3 +618,78 @@ class TestOpenAppend:
         with pytest.raises(HomePathError) as caught:
             door.open_append("models/h.jsonl")
         assert caught.value.kind == "in_the_way"
+
+
+class TestHopLimit:
+    """A path may go through MAX_SYMLINK_HOPS (40) links, like Linux; one more is a loop."""
+
+    def _chain(self, root: Path, links: int) -> str:
+        (root / "real.json").write_text("end")
+        previous = "real.json"
+        for index in range(links):
+            name = f"l{index}"
+            (root / name).symlink_to(previous)
+            previous = name
+        return previous
+
+    def test_limit(self) -> None:
+        assert MAX_SYMLINK_HOPS == 40
+
+    def test_forty_links_are_followed(self, door: Home, root: Path) -> None:
+        first = self._chain(root, MAX_SYMLINK_HOPS)
+        assert (root / first).read_text() == "end"  # the kernel agrees
+        assert door.read_bytes(first) == b"end"
+
+    def test_forty_one_links_are_a_loop(self, door: Home, root: Path) -> None:
+        first = self._chain(root, MAX_SYMLINK_HOPS + 1)
+        with pytest.raises(HomePathError) as caught:
+            door.read_bytes(first)
+        assert caught.value.kind == "loop"
+
+    def test_forty_folder_links_are_followed(self, door: Home, root: Path) -> None:
+        (root / "d").mkdir()
+        (root / "d" / "f.json").write_text("in d")
+        previous = "d"
+        for index in range(MAX_SYMLINK_HOPS):
+            (root / f"dl{index}").symlink_to(previous)
+            previous = f"dl{index}"
+        assert door.read_bytes(f"{previous}/f.json") == b"in d"
+
+
+class TestOpenHelpers:
+    """open_file yields a regular file's descriptor; open_folder_for_writing creates folders."""
+
+    def test_open_file(self, door: Home, root: Path) -> None:
+        put(root / "a" / "f.json", "content")
+        with door.open_file("a/f.json") as fd:
+            assert os.read(fd, 100) == b"content"
+        with pytest.raises(OSError):
+            os.fstat(fd)  # closed on exit
+
+    def test_open_file_refuses_a_folder(self, door: Home, root: Path) -> None:
+        (root / "d").mkdir()
+        with pytest.raises(HomePathError) as caught, door.open_file("d"):
+            pass
+        assert caught.value.kind == "not_regular"
+
+    def test_open_folder_for_writing(self, tmp_path: Path) -> None:
+        door = Home.at(tmp_path / "new_home")
+        with door.open_folder_for_writing("a/b/c.json") as (fd, name):
+            assert name == "c.json"
+            assert stat.S_ISDIR(os.fstat(fd).st_mode)
+        assert (tmp_path / "new_home" / "a" / "b").is_dir()
+        assert not (tmp_path / "new_home" / "a" / "b" / "c.json").exists()
+
+    def test_device_node_is_other(self, door: Home, root: Path) -> None:
+        try:
+            os.mknod(root / "dev", 0o600 | stat.S_IFCHR, os.makedev(1, 3))
+        except PermissionError:
+            pytest.skip("cannot make a device node here")
+        assert door.kind("dev") == "other"
+        assert door.entry_kind("dev") == "other"
+        with pytest.raises(HomePathError) as caught:
+            door.read_bytes("dev")
+        assert caught.value.kind == "not_regular"
+        with pytest.raises(HomePathError):
+            door.remove("dev")
+        assert stat.S_ISCHR((root / "dev").lstat().st_mode)
