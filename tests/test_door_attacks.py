@@ -493,3 +493,19 @@ class TestInterruptAfterTheSwitchKeepsItsHistory:
         history = (models / "active_history.jsonl").read_text().splitlines()
         assert len(history) == 1, "the switch happened but its history record was taken back"
         assert json.loads(history[0])["new"] == pointer
+
+
+class TestOutputNamesTheFileInTheWay:
+    """``write_bytes_atomic`` names the file that stands where a folder is needed.
+
+    ``Path.mkdir(parents=True)`` raises NotADirectoryError (not
+    FileExistsError) when a parent is a file, so the blocker is never looked
+    for: ``--output afile/sub/x.json`` says "afile/sub: Not a directory".
+    """
+
+    def test_blocker_named(self, tmp_path: Path) -> None:
+        (tmp_path / "afile").write_text("a file")
+        with pytest.raises(NotADirectoryError) as caught:
+            write_bytes_atomic(tmp_path / "afile" / "sub" / "x.json", b"{}")
+        assert caught.value.filename == str(tmp_path / "afile")
+        assert "is a file where a folder should be" in str(caught.value)
