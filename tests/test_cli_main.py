@@ -288,7 +288,7 @@ class TestWhereFilesLive:
 
         assert result.code == 2
         assert result.stderr == (
-            f"taskclf: error: TASKCLF_HOME {tmp_path / 'nowhere'} is not a folder; pass --home "
+            f"taskclf: error: TASKCLF_HOME {tmp_path / 'nowhere'} does not exist; pass --home "
             "with the folder that holds models/ (or set TASKCLF_HOME)\n"
         )
         assert not (tmp_path / "nowhere").exists()

@@ -187,17 +187,17 @@ class TestStaleTemporaryFiles:
 
     def test_old_temp_removed_fresh_kept(self, folder: tuple[Path, int]) -> None:
         path, fd = folder
-        old = path / ".x.json.0123456789ab.tmp"
-        fresh = path / ".x.json.ba9876543210.tmp"
+        old = path / ".x.json.taskclf-0123456789ab.tmp"
+        fresh = path / ".x.json.taskclf-ba9876543210.tmp"
         old.write_bytes(b"old")
         fresh.write_bytes(b"fresh")
         age(old, STALE_TEMP_SECONDS + 5)
         replace_at(fd, "x.json", b"new", shown="x.json")
-        assert sorted(os.listdir(path)) == [".x.json.ba9876543210.tmp", "x.json"]
+        assert sorted(os.listdir(path)) == [".x.json.taskclf-ba9876543210.tmp", "x.json"]
 
     def test_old_temp_of_another_name_is_removed_too(self, folder: tuple[Path, int]) -> None:
         path, fd = folder
-        other = path / ".active.json.0123456789ab.tmp"
+        other = path / ".active.json.taskclf-0123456789ab.tmp"
         other.write_bytes(b"old")
         age(other, STALE_TEMP_SECONDS + 5)
         replace_at(fd, "x.json", b"new", shown="x.json")
@@ -206,10 +206,11 @@ class TestStaleTemporaryFiles:
     @pytest.mark.parametrize(
         "name",
         [
-            "x.json.0123456789ab.tmp",  # no leading dot
-            ".x.json.0123456789ab.tmp~",  # does not end in .tmp
-            ".x.json.12345.tmp",  # random part too short
-            ".x.json.0123-456789.tmp",  # not a random part
+            "x.json.taskclf-0123456789ab.tmp",  # no leading dot
+            ".x.json.taskclf-0123456789ab.tmp~",  # does not end in .tmp
+            ".x.json.taskclf-12345.tmp",  # random part too short
+            ".x.json.0123456789ab.tmp",  # not marked as taskclf's
+            ".thesis.docx.backup.tmp",  # somebody else's file
             "..tmp",
             "notes.txt",
         ],
@@ -223,7 +224,7 @@ class TestStaleTemporaryFiles:
 
     def test_stale_folder_with_a_matching_name_kept(self, folder: tuple[Path, int]) -> None:
         path, fd = folder
-        stale_dir = path / ".x.json.0123456789ab.tmp"
+        stale_dir = path / ".x.json.taskclf-0123456789ab.tmp"
         stale_dir.mkdir()
         (stale_dir / "inner").write_bytes(b"inner")
         age(stale_dir, 10 * STALE_TEMP_SECONDS)

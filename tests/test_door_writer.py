@@ -189,8 +189,9 @@ class TestStaleTemporaryFiles:
 
     def test_old_removed_fresh_kept(self, home: Path) -> None:
         models = home / "models"
-        stale = models / ".inference_policy.json.k1ll3d.tmp"
-        fresh = models / ".inference_policy.json.w0rk1n.tmp"
+        # Names as taskclf's writer gives its temporary files (taskclf.core.atomic).
+        stale = models / ".inference_policy.json.taskclf-0123456789ab.tmp"
+        fresh = models / ".inference_policy.json.taskclf-ba9876543210.tmp"
         for leftover in (stale, fresh):
             leftover.write_text('{"half": ')
         old = time.time() - 600

@@ -181,7 +181,8 @@ class TestOptionValues:
         (tmp_path / "a-file").write_text("not a folder\n")
         result = run_cli("--home", home_arg, "policy", "show", cwd=tmp_path)
         assert result.code == 2
-        assert "is not a folder; pass --home" in result.stderr
+        problem = "does not exist" if home_arg == "does-not-exist" else "is not a folder"
+        assert f"{problem}; pass --home" in result.stderr
 
     def test_schema_needs_no_home(self, tmp_path: Path) -> None:
         result = run_cli("--home", "does-not-exist", "policy", "schema", cwd=tmp_path)

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from taskclf.cli.entry import OutputUnavailable
-from taskclf.cli.terminal import terminal_text
+from taskclf.cli.terminal import json_terminal_text, terminal_text
 
 __all__ = [
     "EXIT_CODES_EPILOG",
@@ -133,7 +133,17 @@ class Context:
     def out(self, text: str = "") -> None:
         """Print a line of the human report (ignored in JSON mode), terminal-safe."""
         if not self.json:
-            print(terminal_text(text), file=self.stdout)
+            self._write_stdout(terminal_text(text) + "\n")
+
+    def _write_stdout(self, text: str) -> None:
+        # A failure to write the report (a full disk behind a redirection, a
+        # closed stdout) is not the command's failure: entry_point says so.
+        try:
+            self.stdout.write(text)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise OutputUnavailable(exc.errno, exc.strerror or str(exc)) from exc
 
     def warn(self, text: str) -> None:
         """Print ``taskclf: warning: <text>`` on stderr, terminal-safe."""
@@ -148,7 +158,8 @@ class Context:
                 "policy_file": str(self.policy_file),
                 **fields,  # may replace policy_file (validate names its own files)
             }
-            print(json.dumps(document, indent=2, ensure_ascii=False, default=str), file=self.stdout)
+            text = json.dumps(document, indent=2, ensure_ascii=False, default=str)
+            self._write_stdout(json_terminal_text(text) + "\n")
 
 
 def _folder_argument(name: str, value: str) -> Path:

@@ -116,11 +116,12 @@ def run(args: argparse.Namespace, *, stdout: TextIO, stderr: TextIO) -> int:
         print(terminal_text(f"taskclf: error: {exc.message}"), file=stderr)
         return exc.exit_code
     _configure_logging(ctx.debug)
-    if getattr(args, "needs_home", True) and not _is_folder(ctx.home):
+    problem = _why_not_a_home(ctx.home) if getattr(args, "needs_home", True) else None
+    if problem is not None:
         where = "--models-dir's parent" if getattr(args, "models_dir", None) else "TASKCLF_HOME"
         return report_error(
             ctx,
-            f"{where} {ctx.home} is not a folder; pass --home with the folder that holds "
+            f"{where} {ctx.home} {problem}; pass --home with the folder that holds "
             "models/ (or set TASKCLF_HOME)",
             EXIT_USAGE,
             {"home": str(ctx.home)},
@@ -142,11 +143,17 @@ def run(args: argparse.Namespace, *, stdout: TextIO, stderr: TextIO) -> int:
         return EXIT_INVALID
 
 
-def _is_folder(path: Path) -> bool:
+def _why_not_a_home(path: Path) -> str | None:
+    """Why ``path`` cannot be TASKCLF_HOME, or ``None`` when it is a folder."""
     try:
-        return os.path.isdir(path)
-    except (OSError, ValueError):
-        return False
+        os.stat(path)
+    except FileNotFoundError:
+        return "does not exist"
+    except OSError as exc:
+        return f"cannot be used ({exc.strerror or exc})"
+    except ValueError:  # a NUL byte in the path
+        return "holds a NUL character"
+    return None if os.path.isdir(path) else "is not a folder"
 
 
 def _configure_logging(debug: bool) -> None:

@@ -43,8 +43,11 @@ __all__ = [
 STALE_TEMP_SECONDS = 60
 """Age after which a temporary file of ours is taken as left by a killed writer."""
 
-# ".<name>.<12 hex digits>.tmp": the names this module gives its temporary files.
-_TEMP_NAME = re.compile(r"\.(?P<name>.+)\.[A-Za-z0-9_]{6,}\.tmp\Z", re.DOTALL)
+# ".<name>.taskclf-<12 hex digits>.tmp": the names this module gives its temporary
+# files, distinctive enough that the clean-up never takes a file of someone else's.
+_TEMP_MARK = ".taskclf-"
+_TEMP_NAME = re.compile(r"\..*\.taskclf-[0-9a-f]{12}\.tmp\Z", re.DOTALL)
+_NAME_MAX = 255
 
 
 class UnsafeTargetError(OSError):
@@ -96,12 +99,12 @@ def replace_at(folder_fd: int, name: str, data: bytes, *, shown: str) -> None:
         UnsafeTargetError: a folder, FIFO, socket, device or symbolic link is at ``name``.
         OSError: the file cannot be written (disk full, read-only, ...).
     """
-    mode = _mode_for(folder_fd, name, shown)
+    old = _old_file(folder_fd, name, shown)
     temp_name, fd = _create_temp(folder_fd, name, shown)
     try:
         try:
-            if mode is not None:
-                os.fchmod(fd, mode)
+            if old is not None:
+                _keep_owner_and_mode(fd, old)
             _write_all(fd, data)
             os.fsync(fd)
         except OSError as exc:
@@ -110,7 +113,7 @@ def replace_at(folder_fd: int, name: str, data: bytes, *, shown: str) -> None:
             os.close(fd)
         # The destination is checked again just before the rename, so a
         # non-regular file that appeared meanwhile is not replaced either.
-        _mode_for(folder_fd, name, shown)
+        _old_file(folder_fd, name, shown)
         os.rename(temp_name, name, src_dir_fd=folder_fd, dst_dir_fd=folder_fd)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -162,22 +165,25 @@ def _write_all(fd: int, data: bytes) -> None:
 def _make_folder(folder: Path) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
-    except FileExistsError as exc:  # a file stands where a folder is needed
+    except (FileExistsError, NotADirectoryError) as exc:  # a file where a folder is needed
         blocker = next((p for p in (folder, *folder.parents) if p.is_file()), folder)
         raise NotADirectoryError(
             errno.ENOTDIR, "is a file where a folder should be; nothing was written", str(blocker)
         ) from exc
 
 
-def _mode_for(folder_fd: int, name: str, shown: str) -> int | None:
-    """The mode for the new file: the old one's permission bits, ``None`` for a new file."""
+def _old_file(folder_fd: int, name: str, shown: str) -> os.stat_result | None:
+    """The status of the regular file being replaced, ``None`` for a new file.
+
+    Raises:
+        UnsafeTargetError: something other than a regular file is at ``name``.
+    """
     try:
         info = os.stat(name, dir_fd=folder_fd, follow_symlinks=False)
     except FileNotFoundError:
         return None
     if stat.S_ISREG(info.st_mode):
-        # Special bits are never carried over: a policy is data, not a program.
-        return stat.S_IMODE(info.st_mode) & 0o777
+        return info
     if stat.S_ISLNK(info.st_mode):
         raise UnsafeTargetError(
             errno.EEXIST,
@@ -194,10 +200,25 @@ def _mode_for(folder_fd: int, name: str, shown: str) -> int | None:
     )
 
 
+def _keep_owner_and_mode(fd: int, old: os.stat_result) -> None:
+    """Give the new file the replaced one's owner, group and permission bits.
+
+    A service that reads the policy through its group keeps reading it. The
+    owner can be kept only by root (others keep their own, as the kernel
+    says); special bits are never carried over: a policy is data, not a program.
+    """
+    with contextlib.suppress(PermissionError):
+        os.fchown(fd, old.st_uid, old.st_gid)
+    os.fchmod(fd, stat.S_IMODE(old.st_mode) & 0o777)
+
+
 def _create_temp(folder_fd: int, name: str, shown: str) -> tuple[str, int]:
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    # The temporary name must fit in a folder entry too: a long name is cut.
+    suffix_bytes = len(f".{_TEMP_MARK}{'0' * 12}.tmp".encode())
+    stem = os.fsencode(name)[: _NAME_MAX - suffix_bytes]
     for _attempt in range(100):
-        temp_name = f".{name}.{os.urandom(6).hex()}.tmp"
+        temp_name = os.fsdecode(b"." + stem) + f"{_TEMP_MARK}{os.urandom(6).hex()}.tmp"
         try:
             # 0o666 under the umask: the mode a new file gets (kept for a new
             # destination; a replaced one's mode is set with fchmod).

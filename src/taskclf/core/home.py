@@ -29,7 +29,7 @@ import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from taskclf.core.atomic import replace_at
 from taskclf.core.jsonio import MAX_JSON_BYTES, JSONFileError, encode_json_document, read_fd_bytes
@@ -40,7 +40,7 @@ MAX_SYMLINK_HOPS = 40
 """Symbolic links one path may go through before it counts as a loop (Linux's own limit)."""
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-_FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+_FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
 _APPEND_FLAGS = (
     os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 )
@@ -127,7 +127,7 @@ class Home:
                     break
             else:
                 raise self._outside(text, absolute)
-        return self._normalised([], text.split("/"), shown=text)
+        return self._lexical(text.split("/"), shown=text)
 
     def display(self, path: str | os.PathLike[str]) -> str:
         """``path`` as messages show it: relative to the home in POSIX form when inside it."""
@@ -158,11 +158,7 @@ class Home:
         if not parts:
             raise HomePathError(".", "is the home folder itself, not a file", kind="not_regular")
         shown = "/".join(parts)
-        parent = self._walk(parts[:-1], create=False, shown=shown)
-        try:
-            fd = self._open_last(parent, parts[-1], shown, parts, _FILE_FLAGS)
-        finally:
-            os.close(parent)
+        fd = self._open(parts, want_file=True, create=False, shown=shown)
         try:
             _require_regular(fd, shown)
             return read_fd_bytes(fd, shown, max_bytes=max_bytes)
@@ -172,11 +168,11 @@ class Home:
     @contextmanager
     def open_file(self, path: str | os.PathLike[str]) -> Iterator[int]:
         """Open the regular file at ``path`` for reading (non-blocking); yield its descriptor."""
-        parent, name, shown = self._parent(path)
-        try:
-            fd = self._open_last(parent, name, shown, self.parts(path), _FILE_FLAGS)
-        finally:
-            os.close(parent)
+        parts = self.parts(path)
+        shown = "/".join(parts) if parts else "."
+        if not parts:
+            raise HomePathError(shown, "is the home folder itself, not a file", kind="not_regular")
+        fd = self._open(parts, want_file=True, create=False, shown=shown)
         try:
             _require_regular(fd, shown)
             yield fd
@@ -192,7 +188,7 @@ class Home:
             NotADirectoryError: something other than a folder is at ``path``.
             HomePathError: as for :meth:`read_bytes`.
         """
-        fd = self._walk(self.parts(path), create=False, shown=self.display(path))
+        fd = self._open(self.parts(path), want_file=False, create=False, shown=self.display(path))
         try:
             yield fd
         finally:
@@ -387,117 +383,132 @@ class Home:
         """Open the folder holding the last component of ``path``; return (fd, name, shown).
 
         Links in the folders above are followed (inside the home); the last
-        component is not: a link there is resolved by :meth:`_open_last`.
+        component itself is not opened.
         """
-        shown = self.display(path)
         parts = self.parts(path)
+        shown = "/".join(parts) if parts else "."
         if not parts:
             raise HomePathError(shown, "is the home folder itself, not a file", kind="not_regular")
-        fd = self._walk(parts[:-1], create=create, shown=shown)
+        fd = self._open(parts[:-1], want_file=False, create=create, shown=shown)
         return fd, parts[-1], shown
 
-    def _open_last(
-        self, parent: int, name: str, shown: str, parts: tuple[str, ...], flags: int
-    ) -> int:
-        """Open ``name`` (the last of ``parts``) in ``parent``; a link there is followed
-        when it stays inside the home."""
+    def _open(self, parts: tuple[str, ...], *, want_file: bool, create: bool, shown: str) -> int:
+        """Open ``parts`` below the root: the last one as a file (``want_file``) or a folder.
+
+        Each component is opened with ``O_NOFOLLOW`` relative to the folder
+        opened before it. A link is read and its target put in front of the
+        components still to open: a relative target continues from the folder
+        the link is in, an absolute one from the root (it must lie in the
+        home). ``..`` goes back one folder of the path really walked (so it
+        means what the kernel would make of it), and never above the root.
+        With ``create``, missing folders are made.
+        """
+        pending = list(parts)
+        walked: list[str] = []  # the folders really opened, links resolved
+        hops = 0
+        current = self._open_root(create=create)
         try:
-            return _open_at(parent, name, flags, shown)
-        except _Link as link:
-            # Resolve the link against the full path and start the walk again.
-            base = list(parts[:-1])
-            target = self._normalised(base, link.target.split("/"), shown=shown, link=True)
-            hops = 1
-            while True:
-                fd = self._walk(target[:-1], create=False, shown=shown, hops=hops)
+            while pending:
+                name = pending.pop(0)
+                if name in ("", "."):
+                    continue
+                if name == "..":
+                    if not walked:
+                        lexical = os.path.normpath(os.path.join(self.root, "..", *pending))
+                        raise self._outside(shown, lexical)
+                    # Walk again from the root: a folder's ".." entry is not trusted.
+                    pending = [*walked[:-1], *pending]
+                    walked = []
+                    os.close(current)
+                    current = self._open_root(create=False)
+                    continue
+                as_file = want_file and not pending
                 try:
-                    if not target:
-                        raise HomePathError(shown, "is the home folder itself", kind="not_regular")
-                    return _open_at(fd, target[-1], flags, shown)
-                except _Link as again:
+                    child = _open_at(current, name, as_file=as_file, shown=shown)
+                except _Link as link:
                     hops += 1
                     if hops > MAX_SYMLINK_HOPS:
                         raise _loop(shown) from None
-                    target = self._normalised(
-                        list(target[:-1]), again.target.split("/"), shown=shown, link=True
-                    )
-                finally:
-                    os.close(fd)
-
-    def _walk(self, parts: tuple[str, ...], *, create: bool, shown: str, hops: int = 0) -> int:
-        """Open the folder ``parts`` below the root, following links only inside the home."""
-        pending = list(parts)
-        while True:
-            try:
-                fd = os.open(self.root, _DIR_FLAGS & ~os.O_NOFOLLOW)
-            except FileNotFoundError:
-                if not create:
-                    raise
-                _make_home(self.root)
-                continue
-            except NotADirectoryError:
-                raise
-            except OSError as exc:
-                raise _os_error(exc, str(self.given)) from exc
-            try:
-                for index, name in enumerate(pending):
-                    try:
-                        child = _open_at(fd, name, _DIR_FLAGS, shown)
-                    except FileNotFoundError:
-                        if not create:
-                            raise
-                        try:
-                            os.mkdir(name, 0o777, dir_fd=fd)
-                        except FileExistsError:
-                            pass  # made meanwhile by someone else: open it below
-                        except OSError as exc:
-                            raise _os_error(exc, shown) from exc
-                        child = _open_at(fd, name, _DIR_FLAGS, shown)
-                    except NotADirectoryError:
-                        if create:
-                            where = PurePosixPath(*pending[: index + 1]).as_posix()
-                            raise HomePathError(
-                                where,
-                                "is a file where a folder should be; nothing was written",
-                                kind="in_the_way",
-                            ) from None
+                    if link.target.startswith("/"):
+                        pending = [*self._inside(link.target, shown), *pending]
+                        walked = []
+                        os.close(current)
+                        current = self._open_root(create=False)
+                    else:
+                        pending = [*link.target.split("/"), *pending]
+                    continue
+                except FileNotFoundError:
+                    if not create or as_file:
                         raise
-                    except _Link as link:
-                        hops += 1
-                        if hops > MAX_SYMLINK_HOPS:
-                            raise _loop(shown) from None
-                        target = self._normalised(
-                            pending[:index], link.target.split("/"), shown=shown, link=True
-                        )
-                        pending = [*target, *pending[index + 1 :]]
-                        break
-                    os.close(fd)
-                    fd = child
-                else:
-                    return fd
-            except BaseException:
-                os.close(fd)
-                raise
-            os.close(fd)
+                    _make_folder(current, name, shown)
+                    pending.insert(0, name)
+                    continue
+                except NotADirectoryError:
+                    where = "/".join([*walked, name])
+                    if create:
+                        raise HomePathError(
+                            where,
+                            "is a file where a folder should be; nothing was written",
+                            kind="in_the_way",
+                        ) from None
+                    if not pending:
+                        raise  # the folder asked for is something else
+                    # Nothing can exist below a file.
+                    raise FileNotFoundError(
+                        2, f"a part of the path ({where}) is a file, not a folder", shown
+                    ) from None
+                os.close(current)
+                current = child
+                walked.append(name)
+            return current
+        except BaseException:
+            os.close(current)
+            raise
 
-    def _normalised(
-        self, base: list[str], components: list[str], *, shown: str, link: bool = False
-    ) -> tuple[str, ...]:
-        """``base`` joined with ``components``; ``..`` may not climb above the home."""
-        result = list(base)
-        if link and components and components[0] == "":  # an absolute link target
-            target = os.path.normpath("/".join(components))
-            root = str(self.root)
-            if target != root and not target.startswith(root.rstrip("/") + "/"):
-                raise self._outside(shown, target)
-            result = []
-            components = target[len(root) :].split("/")
+    def _open_root(self, *, create: bool) -> int:
+        try:
+            return os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            if not create:
+                raise
+        except NotADirectoryError:
+            raise
+        except OSError as exc:
+            raise _os_error(exc, str(self.given)) from exc
+        _make_home(self.root)
+        return self._open_root(create=False)
+
+    def _inside(self, target: str, shown: str) -> list[str]:
+        """The components below the home of the absolute link target ``target``.
+
+        A target inside the home as it was named (``given``) or as it really
+        is (``root``) is inside; anything else leads outside.
+        """
+        normal = os.path.normpath(target)
+        for base in (str(self.root), str(self.given)):
+            prefix = base.rstrip("/") + "/"
+            if normal == base:
+                return []
+            if normal.startswith(prefix):
+                return normal[len(prefix) :].split("/")
+        raise self._outside(shown, normal)
+
+    def _lexical(self, components: list[str], *, shown: str) -> tuple[str, ...]:
+        """``components`` of a path taskclf was given, ``.`` and ``..`` resolved lexically.
+
+        A path a policy or a person gives is taken as written (policies may
+        not hold ``..`` at all); only links met on the way are resolved by the
+        walk itself.
+        """
+        result: list[str] = []
         for part in components:
+            if "\x00" in part:
+                raise HomePathError(shown, "holds a NUL character", kind="unreadable")
             if part in ("", "."):
                 continue
             if part == "..":
                 if not result:
-                    lexical = os.path.normpath(os.path.join(self.root, *base, *components))
+                    lexical = os.path.normpath(os.path.join(self.root, *components))
                     raise self._outside(shown, lexical)
                 result.pop()
             else:
@@ -513,13 +524,23 @@ class Home:
         )
 
 
-def _open_at(parent: int, name: str, flags: int, shown: str) -> int:
-    """``openat`` without following a link; a link raises :class:`_Link` with its target."""
+def _open_at(parent: int, name: str, *, as_file: bool, shown: str) -> int:
+    """Open ``name`` in ``parent`` without following a link (a link raises :class:`_Link`).
+
+    A file to read is looked at first (``lstat``): a FIFO, socket or device is
+    refused without being opened, so opening it can have no side effect; the
+    descriptor is checked again after the open, in case it changed between.
+    """
     try:
-        return os.open(name, flags, dir_fd=parent)
-    except ValueError as exc:  # a NUL byte in the name
-        raise HomePathError(shown, "holds a NUL character", kind="unreadable") from exc
-    except FileNotFoundError:
+        if as_file:
+            info = os.stat(name, dir_fd=parent, follow_symlinks=False)
+            if stat.S_ISLNK(info.st_mode):
+                raise _Link(os.readlink(name, dir_fd=parent))
+            if not stat.S_ISREG(info.st_mode):
+                raise _not_regular(info, shown)
+            return os.open(name, _FILE_FLAGS, dir_fd=parent)
+        return os.open(name, _DIR_FLAGS, dir_fd=parent)
+    except (FileNotFoundError, _Link, HomePathError):
         raise
     except OSError as exc:
         if exc.errno in (errno.ELOOP, errno.ENOTDIR, errno.EMLINK):
@@ -531,6 +552,27 @@ def _open_at(parent: int, name: str, flags: int, shown: str) -> int:
                 raise _Link(target) from None
             if exc.errno == errno.ENOTDIR:
                 raise NotADirectoryError(errno.ENOTDIR, "is not a folder", shown) from None
+        if exc.errno == errno.ENXIO:  # a socket (or a FIFO without a writer) at the path
+            raise HomePathError(
+                shown, "is not a regular file (a FIFO, socket or device?)", kind="not_regular"
+            ) from exc
+        raise _os_error(exc, shown) from exc
+
+
+def _not_regular(info: os.stat_result, shown: str) -> HomePathError:
+    if stat.S_ISDIR(info.st_mode):
+        return HomePathError(shown, "is a directory, not a file", kind="not_regular")
+    return HomePathError(
+        shown, "is not a regular file (a FIFO, socket or device?)", kind="not_regular"
+    )
+
+
+def _make_folder(parent: int, name: str, shown: str) -> None:
+    try:
+        os.mkdir(name, 0o777, dir_fd=parent)
+    except FileExistsError:
+        pass  # made meanwhile by someone else: it is opened next
+    except OSError as exc:
         raise _os_error(exc, shown) from exc
 
 

@@ -13,10 +13,12 @@ record's ``old`` is the pointer its writer really replaced.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import logging
 import os
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -35,6 +37,7 @@ from taskclf.model_registry.errors import ActivePointerError, InvalidBundleError
 __all__ = [
     "ACTIVE_FILENAME",
     "ACTIVE_HISTORY_FILENAME",
+    "LOCK_WAIT_SECONDS",
     "SELECTION_POLICY_VERSION",
     "ActiveChange",
     "ActivePointer",
@@ -218,6 +221,42 @@ def _relative_model_dir(home: Home, model_dir: str | Path) -> str:
     return PurePosixPath(Path(candidate).as_posix()).as_posix()
 
 
+LOCK_WAIT_SECONDS = 10.0
+"""How long :func:`write_active_atomic` waits for another writer's lock on the history."""
+
+
+def _lock(fd: int, shown: str) -> None:
+    """Take the history's lock, waiting at most :data:`LOCK_WAIT_SECONDS`.
+
+    Raises:
+        OSError: another process kept the lock all that time.
+    """
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    delay = 0.005
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise OSError(
+                    errno.EAGAIN,
+                    f"another process has held its lock for {LOCK_WAIT_SECONDS:g} s; nothing "
+                    "was changed. Try again when the other `taskclf model set-active` has "
+                    "finished",
+                    shown,
+                ) from None
+            time.sleep(delay)
+            delay = min(delay * 2, 0.2)
+
+
+def _current_bytes(home: Home, relative: str) -> bytes | None:
+    try:
+        return home.read_bytes(relative)
+    except (OSError, JSONFileError):
+        return None
+
+
 def write_active_atomic(
     models_dir: Path, model_dir_rel: str | Path, *, reason: str | None = None
 ) -> ActiveChange:
@@ -263,23 +302,26 @@ def write_active_atomic(
         pointer_bytes = encode_json_document(pointer.to_dict(), pointer_file)
     except JSONFileError as exc:
         raise ActivePointerError(None, exc.reason) from exc
-    fd = home.open_append(f"{models}/{ACTIVE_HISTORY_FILENAME}")
+    history = f"{models}/{ACTIVE_HISTORY_FILENAME}"
+    fd = home.open_append(history)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        _lock(fd, history)
         old = read_active(models_dir)
         change = ActiveChange(at=pointer.selected_at, old=old, new=pointer)
         line = json.dumps(
             change.to_dict(), ensure_ascii=False, allow_nan=False, separators=(",", ":")
         )
         start = os.fstat(fd).st_size
-        append_all(fd, (line + "\n").encode("utf-8"), shown=f"{models}/{ACTIVE_HISTORY_FILENAME}")
+        append_all(fd, (line + "\n").encode("utf-8"), shown=history)
         try:
             home.write_bytes(pointer_file, pointer_bytes)
         except BaseException:
-            # The switch did not happen: take its record back.
-            with contextlib.suppress(OSError):
-                os.ftruncate(fd, start)
-                os.fsync(fd)
+            # Take the record back only if the switch did not happen: an
+            # interruption after the rename (Ctrl-C, say) leaves it switched.
+            if _current_bytes(home, pointer_file) != pointer_bytes:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, start)
+                    os.fsync(fd)
             raise
     finally:
         os.close(fd)
