@@ -149,6 +149,7 @@ class TestCalibratorDocument:
         ("changes", "pointer", "words"),
         [
             ({"y_thresholds_": [0.1, 0.9]}, "/regressors/0/y_thresholds_", "has 2 values but"),
+            ({"y_thresholds_": [0.1]}, "/regressors/0/y_thresholds_", "has 1 value but"),
             (
                 {"X_thresholds_": [0.0, 0.5, 0.5], "X_max_": 0.5},
                 "/regressors/0/X_thresholds_",
@@ -248,6 +249,20 @@ class TestDiskChecks:
         assert check == "calibrator_user"
         assert message.startswith("Bad user id in artifacts/odd/store.json: ")
         assert f"remove {json.dumps(user_id)} from user_ids" in message
+
+    @pytest.mark.parametrize(("store", "listed"), [({"user_count": 3}, 2), ({"user_ids": []}, 0)])
+    def test_user_count_mismatch(
+        self, home: Path, policy_document: dict[str, Any], store: dict[str, Any], listed: int
+    ) -> None:
+        path = home / EXAMPLE_STORE_DIR / "store.json"
+        write_json(path, {**json.loads(path.read_text(encoding="utf-8")), **store})
+        failures = _failures(home, policy_document)
+        assert [check for check, _p, _m in failures] == ["calibrator_user_count"]
+        count = 3 if listed else 2
+        assert failures[0][2].startswith(
+            f"User count mismatch in artifacts/calibrator_store/store.json: user_count is {count} "
+            f"but user_ids lists {listed} users; set user_count to {listed}"
+        )
 
     def test_users_not_listed_are_not_read(
         self, home: Path, policy_document: dict[str, Any]

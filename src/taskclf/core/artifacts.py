@@ -463,6 +463,10 @@ def user_id_problem(user_id: str) -> str | None:
     return None
 
 
+def _values(count: int) -> str:
+    return f"{count} value" if count == 1 else f"{count} values"
+
+
 def _regressor(item: Mapping[str, Any], file: str, index: int) -> IsotonicRegressor:
     xs = tuple(float(x) for x in item["X_thresholds_"])
     ys = tuple(float(y) for y in item["y_thresholds_"])
@@ -481,7 +485,7 @@ def _regressor(item: Mapping[str, Any], file: str, index: int) -> IsotonicRegres
     if len(xs) != len(ys):
         problem(
             "y_thresholds_",
-            f"has {len(ys)} values but X_thresholds_ has {len(xs)}",
+            f"has {_values(len(ys))} but X_thresholds_ has {len(xs)}",
             list(ys),
             f"X_thresholds_ and y_thresholds_ must have the same length; {refit}",
         )

@@ -100,7 +100,8 @@ def validate_policy(policy: PolicyFields, models_dir: Path) -> None:
        valid against ``calibrator_store.v1.json``;
     5. the store holds a ``global.json`` valid against ``calibrator.v1.json``,
        and a valid ``users/<user_id>.json`` for every id of its ``user_ids``
-       (each id usable as a file name); an isotonic calibrator has one
+       (each id usable as a file name, and ``user_count``, when present, their
+       number); an isotonic calibrator has one
        regressor per label of the bundle, each with as many output as input
        thresholds (:class:`~taskclf.core.artifacts.Calibrator`);
     6. the store belongs to the bundle (:meth:`CalibratorStore.mismatches
@@ -191,6 +192,7 @@ _FIELD_OF_CHECK = {
     "calibration_method_matches": "calibration_method",
     "calibrator_global": "calibrator_store_dir",
     "calibrator_user": "calibrator_store_dir",
+    "calibrator_user_count": "calibrator_store_dir",
     "calibrator_regressors": "calibrator_store_dir",
 }
 
@@ -445,6 +447,19 @@ def _read_calibrators(
                 expected,
                 exc.message,
                 f"{words}; {refit}",
+            )
+        )
+    if store.user_count is not None and store.user_count != len(store.user_ids):
+        listed = len(store.user_ids)
+        failures.append(
+            _failure(
+                "calibrator_user_count",
+                folder / STORE_FILENAME,
+                listed,
+                store.user_count,
+                f"User count mismatch in {store.file}: user_count is {store.user_count} but "
+                f"user_ids lists {listed} user{'s' if listed != 1 else ''}; set user_count to "
+                f"{listed}, or list every user with a calibrator in user_ids",
             )
         )
     users: dict[str, Calibrator] = {}
