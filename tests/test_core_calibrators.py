@@ -264,6 +264,21 @@ class TestDiskChecks:
             f"but user_ids lists {listed} users; set user_count to {listed}"
         )
 
+    def test_user_file_linking_outside_the_home(
+        self, tmp_path: Path, home: Path, policy_document: dict[str, Any]
+    ) -> None:
+        secret = write_json(tmp_path / "secret.json", {"type": "identity"})
+        alice = home / EXAMPLE_STORE_DIR / "users" / "alice.json"
+        alice.unlink()
+        alice.symlink_to(secret)
+        ((check, _pointer, message),) = _failures(home, policy_document)
+        assert check == "calibrator_user"
+        assert message.startswith(
+            'Could not read the calibrator of user "alice": '
+            "artifacts/calibrator_store/users/alice.json "
+        )
+        assert "outside" in message
+
     def test_users_not_listed_are_not_read(
         self, home: Path, policy_document: dict[str, Any]
     ) -> None:

@@ -402,6 +402,9 @@ class Calibrator(_ArtifactDocument):
     exports is so; the original's loader refits the thresholds, which gives
     this very function only for such files.) Whether there is one regressor
     per label of a model is :meth:`regressor_count_matches`.
+
+    ``Calibrator.read(home, store_dir)`` reads the store's ``global.json``;
+    :meth:`read_user` reads one user's file.
     """
 
     FILENAME: ClassVar[str] = GLOBAL_CALIBRATOR_FILENAME
