@@ -54,6 +54,33 @@ def write_json(path: Path, document: Any) -> Path:
     return path
 
 
+IDENTITY_CALIBRATOR: dict[str, Any] = {"type": "identity"}
+
+
+def make_store(
+    folder: Path,
+    store: dict[str, Any] | None = None,
+    *,
+    global_calibrator: dict[str, Any] | None = None,
+    users: dict[str, dict[str, Any]] | None = None,
+) -> Path:
+    """Write a calibrator store in ``folder`` as the original taskclf does; return ``store.json``.
+
+    ``store`` is the content of ``store.json``; ``global_calibrator`` that of
+    ``global.json`` (the identity unless given); ``users`` maps each user id to
+    the content of ``users/<id>.json``, and fills ``user_count`` and ``user_ids``
+    in ``store.json`` unless ``store`` gives them.
+    """
+    manifest = dict(store or {})
+    if users:
+        manifest.setdefault("user_count", len(users))
+        manifest.setdefault("user_ids", sorted(users))
+        for user_id, calibrator in users.items():
+            write_json(folder / "users" / f"{user_id}.json", calibrator)
+    write_json(folder / "global.json", global_calibrator or IDENTITY_CALIBRATOR)
+    return write_json(folder / "store.json", manifest)
+
+
 @pytest.fixture
 def make_bundle() -> Callable[..., Path]:
     """Factory: ``make_bundle(models_dir, run_id, schema_hash=..., labels=..., **extra)``."""

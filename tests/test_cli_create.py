@@ -12,7 +12,7 @@ import pytest
 
 from test_cli_support import POLICY_NAME, run_cli, tree_bytes
 
-from conftest import EXAMPLE_LABELS, EXAMPLE_SCHEMA_HASH, write_json
+from conftest import EXAMPLE_LABELS, EXAMPLE_SCHEMA_HASH, make_store, write_json
 
 RUN_001 = ("--model-dir", "models/run_001")
 STORE = ("--calibrator-store", "artifacts/calibrator_store")
@@ -122,7 +122,7 @@ class TestCreateWrites:
     def test_store_method_becomes_calibration_method(
         self, home: Path, store: dict[str, Any], method: str | None
     ) -> None:
-        write_json(home / "artifacts" / "store_b" / "store.json", store)
+        make_store(home / "artifacts" / "store_b", store)
 
         result = run_cli(
             "policy",
@@ -426,9 +426,8 @@ def _store_bound_to_other_bundle(home: Path) -> list[str]:
 
 
 def _store_bound_to_other_schema(home: Path) -> list[str]:
-    write_json(
-        home / "artifacts" / "other_store" / "store.json",
-        {"method": "isotonic", "model_schema_hash": "0000aaaa"},
+    make_store(
+        home / "artifacts" / "other_store", {"method": "isotonic", "model_schema_hash": "0000aaaa"}
     )
     return [*RUN_001, "--calibrator-store", "artifacts/other_store"]
 

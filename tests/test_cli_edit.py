@@ -15,6 +15,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ import pytest
 
 from test_cli_support import POLICY_NAME, Result, normalise, run_cli, tree_bytes
 
-from conftest import EXAMPLE_LABELS, EXAMPLE_SCHEMA_HASH, write_json
+from conftest import EXAMPLE_LABELS, EXAMPLE_SCHEMA_HASH, make_store, write_json
 
 PROMPT = "Re-open the editor to fix it? [Y/n] "
 STORE = "artifacts/calibrator_store"
@@ -755,7 +756,7 @@ class TestSeeding:
             created = binding.get("created_at")
             if created:
                 binding = {**binding, "created_at": f"{created}T00:00:00+00:00"}
-            write_json(home / folder / "store.json", {"method": "isotonic", **binding})
+            make_store(home / folder, {"method": "isotonic", **binding})
 
         result = editor.edit(home, "--model-dir", "models/run_002")
 
@@ -773,7 +774,7 @@ class TestSeeding:
         conventional = home / STORE
         kept = home / "artifacts" / "run_001_store.json"
         (conventional / "store.json").rename(kept)
-        conventional.rmdir()
+        shutil.rmtree(conventional)  # its global.json and users/ go too
         outside = tmp_path / "outside"
         outside.mkdir()
         (outside / "store.json").symlink_to(kept)

@@ -19,7 +19,7 @@ import pytest
 
 from test_cli_support import POLICY_NAME, run_cli, tree_bytes
 
-from conftest import EXAMPLE_HOME, EXAMPLE_LABELS, EXAMPLE_SCHEMA_HASH, write_json
+from conftest import EXAMPLE_HOME, EXAMPLE_LABELS, EXAMPLE_SCHEMA_HASH, make_store, write_json
 
 TUNE = ("policy", "tune-reject")
 # Four candidates and a 50% reject ceiling keep the table small enough to
@@ -762,8 +762,8 @@ class TestWritePolicy:
 
 
 def _store_b(home: Path) -> None:
-    write_json(
-        home / "artifacts" / "store_b" / "store.json",
+    make_store(
+        home / "artifacts" / "store_b",
         {"method": "isotonic", "model_bundle_id": "run_002", "model_schema_hash": "f3a9c2d1e8b7"},
     )
 

@@ -244,6 +244,11 @@ def _companion_documents(tmp_path: Path) -> dict[str, Path]:
     return {
         "active_pointer.v1.json": active,
         "calibrator_store.v1.json": EXAMPLE_HOME / "artifacts" / "calibrator_store" / "store.json",
+        "calibrator.v1.json": EXAMPLE_HOME
+        / "artifacts"
+        / "calibrator_store"
+        / "users"
+        / "bob.json",
         "model_metadata.v1.json": EXAMPLE_HOME / "models" / "run_001" / "metadata.json",
         "model_metrics.v1.json": EXAMPLE_HOME / "models" / "run_001" / "metrics.json",
         "score_row.v1.json": row,

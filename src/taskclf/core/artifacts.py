@@ -6,7 +6,9 @@ against its own schema once, and frozen into a small typed document:
 
 - :class:`ModelMetadata`: a bundle's ``metadata.json`` (``model_metadata.v1.json``);
 - :class:`ModelMetrics`: a bundle's ``metrics.json`` (``model_metrics.v1.json``);
-- :class:`CalibratorStore`: a store's ``store.json`` (``calibrator_store.v1.json``).
+- :class:`CalibratorStore`: a store's ``store.json`` (``calibrator_store.v1.json``);
+- :class:`Calibrator`: a store's ``global.json`` or ``users/<user_id>.json``
+  (``calibrator.v1.json``), with its :class:`IsotonicRegressor` parts.
 
 The rules about artifacts live on these documents, once:
 :meth:`CalibratorStore.mismatches` answers "does this store belong to this
@@ -21,9 +23,11 @@ one wording: ``<file> does not exist``, ``<file> is not valid JSON: ...``,
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import PurePosixPath
 from types import MappingProxyType
 from typing import Any, ClassVar, TypeVar
@@ -31,6 +35,7 @@ from typing import Any, ClassVar, TypeVar
 from taskclf.core.home import Home, HomePathError
 from taskclf.core.jsonio import JSONFileError, parse_json_bytes
 from taskclf.core.schemas import (
+    CALIBRATOR_SCHEMA,
     CALIBRATOR_STORE_SCHEMA,
     MODEL_METADATA_SCHEMA,
     MODEL_METRICS_SCHEMA,
@@ -39,24 +44,32 @@ from taskclf.core.schemas import (
 )
 
 __all__ = [
+    "GLOBAL_CALIBRATOR_FILENAME",
     "METADATA_FILENAME",
     "METRICS_FILENAME",
     "STORE_FILENAME",
+    "USERS_FOLDER",
     "ArtifactError",
+    "Calibrator",
     "CalibratorStore",
+    "IsotonicRegressor",
     "ModelMetadata",
     "ModelMetrics",
+    "RegressorError",
     "StoreMismatch",
     "freeze_json",
     "parse_and_validate",
     "read_json_document",
     "thaw_json",
+    "user_id_problem",
     "validated",
 ]
 
 METADATA_FILENAME = "metadata.json"
 METRICS_FILENAME = "metrics.json"
 STORE_FILENAME = "store.json"
+GLOBAL_CALIBRATOR_FILENAME = "global.json"
+USERS_FOLDER = "users"
 
 
 class ArtifactError(Exception):
@@ -92,6 +105,11 @@ class ArtifactError(Exception):
     def message(self) -> str:
         """``<file> <reason>``."""
         return str(self)
+
+
+class RegressorError(ArtifactError):
+    """A calibrator file is valid against its schema, but an isotonic regressor in it is not
+    what scikit-learn exports (thresholds of unequal length, out of order, ...)."""
 
 
 def read_json_document(home: Home, path: str | os.PathLike[str], schema_name: str) -> Any:
@@ -298,6 +316,9 @@ class CalibratorStore(_ArtifactDocument):
     model_schema_hash: str | None = None
     model_bundle_id: str | None = None
     created_at: str | None = None
+    user_count: int | None = None
+    user_ids: tuple[str, ...] = ()
+    """The users with their own calibrator in ``users/<user_id>.json`` (empty: none)."""
 
     @classmethod
     def _from_valid(cls, document: Mapping[str, Any], file: str) -> CalibratorStore:
@@ -308,6 +329,8 @@ class CalibratorStore(_ArtifactDocument):
             model_schema_hash=document.get("model_schema_hash"),
             model_bundle_id=document.get("model_bundle_id"),
             created_at=document.get("created_at"),
+            user_count=document.get("user_count"),
+            user_ids=tuple(document.get("user_ids", ())),
         )
 
     def mismatches(self, *, bundle_id: str, schema_hash: str) -> tuple[StoreMismatch, ...]:
@@ -343,3 +366,165 @@ class CalibratorStore(_ArtifactDocument):
     def method_for(self, policy_method: str | None) -> str | None:
         """The method inference uses with this store: the policy's, else the store's."""
         return policy_method if policy_method is not None else self.method
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class IsotonicRegressor:
+    """One label's fitted isotonic regression, as scikit-learn's ``IsotonicRegression`` holds it.
+
+    ``x_thresholds`` increase strictly, ``y_thresholds`` (as many) are monotone
+    in the direction of ``increasing``, and ``x_min``/``x_max`` are the first
+    and last of ``x_thresholds``: :class:`Calibrator` checks this when it reads
+    a file, since JSON Schema cannot say it.
+    """
+
+    x_thresholds: tuple[float, ...]
+    y_thresholds: tuple[float, ...]
+    x_min: float
+    x_max: float
+    increasing: bool
+    out_of_bounds: str
+    """``"clip"``, ``"nan"`` or ``"raise"``: what an input outside ``[x_min, x_max]`` gives."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Calibrator(_ArtifactDocument):
+    """One calibrator of a store: its ``global.json`` or a ``users/<user_id>.json``.
+
+    ``kind`` is ``"identity"`` (also for a file without ``type``, as the
+    original taskclf reads it), ``"temperature"`` (with ``temperature``) or
+    ``"isotonic"`` (with one :class:`IsotonicRegressor` per label, in sorted
+    label order). Reading a file checks, beyond ``calibrator.v1.json``, what
+    the schema cannot state: in each regressor, ``X_thresholds_`` and
+    ``y_thresholds_`` have the same length, ``X_thresholds_`` increase strictly,
+    ``y_thresholds_`` are monotone as ``increasing_`` says, and ``X_min_`` and
+    ``X_max_`` are the ends of ``X_thresholds_``. (Every file scikit-learn
+    exports is so; the original's loader refits the thresholds, which gives
+    this very function only for such files.) Whether there is one regressor
+    per label of a model is :meth:`regressor_count_matches`.
+
+    ``Calibrator.read(home, store_dir)`` reads the store's ``global.json``;
+    :meth:`read_user` reads one user's file.
+    """
+
+    FILENAME: ClassVar[str] = GLOBAL_CALIBRATOR_FILENAME
+    SCHEMA: ClassVar[str] = CALIBRATOR_SCHEMA
+
+    kind: str
+    temperature: float | None = None
+    regressors: tuple[IsotonicRegressor, ...] = ()
+
+    @classmethod
+    def read_user(cls, home: Home, store_dir: str | os.PathLike[str], user_id: str) -> Calibrator:
+        """Read ``<store_dir>/users/<user_id>.json`` inside ``home``: parsed, validated, frozen.
+
+        Raises:
+            ArtifactError: ``user_id`` cannot be a file name (see
+                :func:`user_id_problem`; ``path_kind`` is ``"bad_user_id"``),
+                or the file is missing, unreadable or invalid.
+        """
+        path = PurePosixPath(home.display(store_dir)) / USERS_FOLDER / f"{user_id}.json"
+        problem = user_id_problem(user_id)
+        if problem is not None:
+            raise ArtifactError(str(path), problem, path_kind="bad_user_id")
+        return cls.from_document(read_json_document(home, path, cls.SCHEMA), file=str(path))
+
+    @classmethod
+    def _from_valid(cls, document: Mapping[str, Any], file: str) -> Calibrator:
+        kind = document.get("type", "identity")
+        regressors = tuple(
+            _regressor(item, file, index)
+            for index, item in enumerate(document.get("regressors", ()))
+        )
+        temperature = document.get("temperature") if kind == "temperature" else None
+        return cls(
+            file=file,
+            document=document,
+            kind=kind,
+            temperature=float(temperature) if temperature is not None else None,
+            regressors=regressors if kind == "isotonic" else (),
+        )
+
+    def regressor_count_matches(self, labels: Sequence[str]) -> bool:
+        """Whether the calibrator fits a model with ``labels``: true unless isotonic with
+        another number of regressors than labels."""
+        return self.kind != "isotonic" or len(self.regressors) == len(set(labels))
+
+
+def user_id_problem(user_id: str) -> str | None:
+    """Why ``user_id`` cannot name its file ``users/<user_id>.json``, or ``None`` when it can.
+
+    The original taskclf writes each user's calibrator to a file named after the
+    id, so an id holding ``/`` or a NUL byte, or being ``.`` or ``..``, names no
+    file of the ``users/`` folder.
+    """
+    if "/" in user_id or "\x00" in user_id or user_id in {".", ".."}:
+        return (
+            f"cannot be the calibrator of user {json.dumps(user_id, ensure_ascii=False)}: "
+            'a user id naming a file of users/ may not hold "/" or a NUL byte, nor be "." or ".."'
+        )
+    return None
+
+
+def _values(count: int) -> str:
+    return f"{count} value" if count == 1 else f"{count} values"
+
+
+def _regressor(item: Mapping[str, Any], file: str, index: int) -> IsotonicRegressor:
+    xs = tuple(float(x) for x in item["X_thresholds_"])
+    ys = tuple(float(y) for y in item["y_thresholds_"])
+    increasing = bool(item["increasing_"])
+    where = f"/regressors/{index}"
+    problems: list[SchemaIssue] = []
+
+    def problem(key: str, message: str, value: Any, hint: str) -> None:
+        problems.append(
+            SchemaIssue(
+                pointer=f"{where}/{key}", message=message, value=value, keyword=key, hint=hint
+            )
+        )
+
+    refit = "export the fitted IsotonicRegression again, or refit the store"
+    if len(xs) != len(ys):
+        problem(
+            "y_thresholds_",
+            f"has {_values(len(ys))} but X_thresholds_ has {len(xs)}",
+            list(ys),
+            f"X_thresholds_ and y_thresholds_ must have the same length; {refit}",
+        )
+    if any(b <= a for a, b in pairwise(xs)):
+        problem(
+            "X_thresholds_",
+            "is not strictly increasing",
+            list(xs),
+            f"scikit-learn exports unique input thresholds in increasing order; {refit}",
+        )
+    pairs = pairwise(ys)
+    if any((b < a) if increasing else (b > a) for a, b in pairs):
+        direction = "non-decreasing" if increasing else "non-increasing"
+        problem(
+            "y_thresholds_",
+            f"is not {direction} although increasing_ is {json.dumps(increasing)}",
+            list(ys),
+            f"the output thresholds of an isotonic regression are monotone; {refit}",
+        )
+    for key, value, end in (("X_min_", item["X_min_"], xs[0]), ("X_max_", item["X_max_"], xs[-1])):
+        if float(value) != end:
+            problem(
+                key,
+                f"{value!r} is not the {'first' if key == 'X_min_' else 'last'} of "
+                f"X_thresholds_ ({end!r})",
+                value,
+                f"X_min_ and X_max_ are the ends of X_thresholds_; {refit}",
+            )
+    if problems:
+        listed = "; ".join(str(issue) for issue in problems)
+        raise RegressorError(file, f"is invalid: {listed}", issues=problems)
+    return IsotonicRegressor(
+        x_thresholds=xs,
+        y_thresholds=ys,
+        x_min=float(item["X_min_"]),
+        x_max=float(item["X_max_"]),
+        increasing=increasing,
+        out_of_bounds=str(item["out_of_bounds"]),
+    )

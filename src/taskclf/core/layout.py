@@ -7,7 +7,10 @@
             inference_policy.json   the deployment descriptor (this toolkit)
             active.json             legacy pointer to the active bundle
             <run_id>/metadata.json  one folder per model bundle
-        artifacts/calibrator_store/store.json
+        artifacts/calibrator_store/
+            store.json              which model, which method, which users
+            global.json             the calibrator of every user without their own
+            users/<user_id>.json    one per id of store.json's user_ids
 
 Paths stored inside policy files are relative to TASKCLF_HOME, the folder
 above ``models/``.

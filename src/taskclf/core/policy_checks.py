@@ -14,19 +14,25 @@ directory does not exist: ...``), followed by the detail and the fix.
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from types import MappingProxyType
 from typing import Any, Protocol
 
 from taskclf.core.artifacts import (
+    GLOBAL_CALIBRATOR_FILENAME,
     METADATA_FILENAME,
     STORE_FILENAME,
     ArtifactError,
+    Calibrator,
     CalibratorStore,
     ModelMetadata,
+    RegressorError,
 )
 from taskclf.core.errors import DiskCheckFailure, PolicyDiskCheckError
 from taskclf.core.home import Home, HomePathError
+from taskclf.core.schemas import CALIBRATOR_SCHEMA
 
 __all__ = [
     "PolicyArtifacts",
@@ -64,11 +70,16 @@ class PolicyArtifacts:
         store: the calibrator store's ``store.json``, when the policy names a
             store and it could be read.
         failures: every failed check (empty when the policy matches the disk).
+        global_calibrator: the store's ``global.json``, when it could be read.
+        user_calibrators: each ``users/<user_id>.json`` of the store's
+            ``user_ids`` that could be read, by user id.
     """
 
     metadata: ModelMetadata | None
     store: CalibratorStore | None
     failures: tuple[DiskCheckFailure, ...]
+    global_calibrator: Calibrator | None = None
+    user_calibrators: Mapping[str, Calibrator] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def ok(self) -> bool:
@@ -87,12 +98,18 @@ def validate_policy(policy: PolicyFields, models_dir: Path) -> None:
     3. ``model_label_set`` holds the same labels as the bundle's ``label_set``;
     4. ``calibrator_store_dir`` (when set) is a folder holding a ``store.json``
        valid against ``calibrator_store.v1.json``;
-    5. the store belongs to the bundle (:meth:`CalibratorStore.mismatches
+    5. the store holds a ``global.json`` valid against ``calibrator.v1.json``,
+       and a valid ``users/<user_id>.json`` for every id of its ``user_ids``
+       (each id usable as a file name, and ``user_count``, when present, their
+       number); an isotonic calibrator has one
+       regressor per label of the bundle, each with as many output as input
+       thresholds (:class:`~taskclf.core.artifacts.Calibrator`);
+    6. the store belongs to the bundle (:meth:`CalibratorStore.mismatches
        <taskclf.core.artifacts.CalibratorStore.mismatches>`: its
        ``model_schema_hash`` and ``model_bundle_id``, when set, name this
        model), and the policy's ``calibration_method``, when set, equals the
        store's ``method`` (``null`` means "the store's method");
-    6. every path stays inside TASKCLF_HOME (symbolic links included).
+    7. every path stays inside TASKCLF_HOME (symbolic links included).
 
     Raises:
         PolicyDiskCheckError: one or more checks failed; ``failures`` lists all
@@ -132,9 +149,16 @@ def inspect_policy_artifacts(
     elif store is None:
         found = _read(_STORE, policy.calibrator_store_dir, home, failures)
         store = found if isinstance(found, CalibratorStore) else None
-    if store is not None:
-        _check_store_matches(policy, store, home, failures)
-    return PolicyArtifacts(metadata, store, tuple(failures))
+    if store is None or policy.calibrator_store_dir is None:
+        return PolicyArtifacts(metadata, store, tuple(failures))
+    _check_store_matches(policy, store, home, failures)
+    labels = metadata.label_set if metadata is not None else None
+    global_calibrator, users = _read_calibrators(
+        policy.calibrator_store_dir, store, labels, home, failures
+    )
+    return PolicyArtifacts(
+        metadata, store, tuple(failures), global_calibrator, MappingProxyType(users)
+    )
 
 
 def recreate_command(policy: PolicyFields) -> str:
@@ -166,6 +190,10 @@ _FIELD_OF_CHECK = {
     "store_schema_hash_matches": "calibrator_store_dir",
     "store_bundle_matches": "calibrator_store_dir",
     "calibration_method_matches": "calibration_method",
+    "calibrator_global": "calibrator_store_dir",
+    "calibrator_user": "calibrator_store_dir",
+    "calibrator_user_count": "calibrator_store_dir",
+    "calibrator_regressors": "calibrator_store_dir",
 }
 
 
@@ -386,6 +414,109 @@ def _check_store_matches(
                 f"{_json(store.method)} or null (null uses the store's method)",
             )
         )
+
+
+def _read_calibrators(
+    store_dir: str,
+    store: CalibratorStore,
+    labels: tuple[str, ...] | None,
+    home: Home,
+    failures: list[DiskCheckFailure],
+) -> tuple[Calibrator | None, dict[str, Calibrator]]:
+    """Read the store's global and per-user calibrators; record a failure for each bad one."""
+    folder = home.path_of(store_dir)
+    expected = f"a calibrator valid against {CALIBRATOR_SCHEMA}"
+    refit = "refit the calibrator store, or set calibrator_store_dir and calibration_method to null"
+    global_calibrator: Calibrator | None = None
+    try:
+        global_calibrator = Calibrator.read(home, store_dir)
+    except RegressorError as exc:
+        failures.append(_regressor_failure(folder / GLOBAL_CALIBRATOR_FILENAME, exc))
+    except ArtifactError as exc:
+        if exc.missing:
+            words = (
+                f"Global calibrator not found: {exc.message} (a calibrator store holds "
+                "global.json, the calibrator of every user without their own)"
+            )
+        else:
+            words = f"Could not read the global calibrator: {exc.message}"
+        failures.append(
+            _failure(
+                "calibrator_global",
+                folder / GLOBAL_CALIBRATOR_FILENAME,
+                expected,
+                exc.message,
+                f"{words}; {refit}",
+            )
+        )
+    if store.user_count is not None and store.user_count != len(store.user_ids):
+        listed = len(store.user_ids)
+        failures.append(
+            _failure(
+                "calibrator_user_count",
+                folder / STORE_FILENAME,
+                listed,
+                store.user_count,
+                f"User count mismatch in {store.file}: user_count is {store.user_count} but "
+                f"user_ids lists {listed} user{'s' if listed != 1 else ''}; set user_count to "
+                f"{listed}, or list every user with a calibrator in user_ids",
+            )
+        )
+    users: dict[str, Calibrator] = {}
+    for user_id in store.user_ids:
+        shown = _json(user_id)
+        file = folder / "users" / f"{user_id}.json"
+        try:
+            users[user_id] = Calibrator.read_user(home, store_dir, user_id)
+        except RegressorError as exc:
+            failures.append(_regressor_failure(file, exc))
+        except ArtifactError as exc:
+            if exc.path_kind == "bad_user_id":
+                words = f"Bad user id in {store.file}: {exc.message}"
+                fix = f"rename the user, or remove {shown} from user_ids"
+            elif exc.missing:
+                words = (
+                    f"Calibrator of user {shown} not found: {exc.message} ({store.file} lists "
+                    f"{shown} in user_ids)"
+                )
+                fix = f"write that file, or remove {shown} from user_ids and user_count"
+            else:
+                words = f"Could not read the calibrator of user {shown}: {exc.message}"
+                fix = "fix or regenerate it"
+            failures.append(
+                _failure("calibrator_user", file, expected, exc.message, f"{words}; {fix}")
+            )
+    if labels is not None:
+        found = [
+            ("global", global_calibrator),
+            *((f"user {_json(u)}", c) for u, c in users.items()),
+        ]
+        for whose, calibrator in found:
+            if calibrator is not None and not calibrator.regressor_count_matches(labels):
+                wanted = sorted(set(labels))
+                failures.append(
+                    _failure(
+                        "calibrator_regressors",
+                        home.path_of(calibrator.file),
+                        len(wanted),
+                        len(calibrator.regressors),
+                        f"Isotonic calibrator ({whose}) {calibrator.file} has "
+                        f"{len(calibrator.regressors)} regressors, expected {len(wanted)}: one "
+                        f"per label of the bundle, in sorted order ({_json(wanted)}); refit the "
+                        "calibrator store for this model",
+                    )
+                )
+    return global_calibrator, users
+
+
+def _regressor_failure(file: Path, exc: RegressorError) -> DiskCheckFailure:
+    return _failure(
+        "calibrator_regressors",
+        file,
+        "isotonic regressors as scikit-learn exports them",
+        exc.message,
+        f"Invalid isotonic calibrator: {exc.message}",
+    )
 
 
 def _json(value: Any) -> str:

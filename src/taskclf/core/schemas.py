@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ACTIVE_POINTER_SCHEMA",
+    "CALIBRATOR_SCHEMA",
     "CALIBRATOR_STORE_SCHEMA",
     "MODEL_METADATA_SCHEMA",
     "MODEL_METRICS_SCHEMA",
@@ -52,6 +53,7 @@ POLICY_SCHEMA = "inference_policy.v1.json"
 MODEL_METADATA_SCHEMA = "model_metadata.v1.json"
 MODEL_METRICS_SCHEMA = "model_metrics.v1.json"
 CALIBRATOR_STORE_SCHEMA = "calibrator_store.v1.json"
+CALIBRATOR_SCHEMA = "calibrator.v1.json"
 ACTIVE_POINTER_SCHEMA = "active_pointer.v1.json"
 
 _PACKAGE = "taskclf.schemas"
