@@ -85,7 +85,7 @@ class TestGeneratedModules:
         ("schema", "message"),
         [
             ({"multipleOf": 2}, "keyword 'multipleOf'"),
-            ({"type": "integer"}, "type 'integer'"),
+            ({"type": "array", "items": {"type": "object"}, "uniqueItems": True}, "uniqueItems"),
             ({"enum": [1]}, "const/enum value 1"),
             ({"uniqueItems": True}, "uniqueItems without items of type string"),
             ({"items": [{}]}, "items as an array"),
@@ -266,6 +266,12 @@ def _seeds() -> dict[str, list[Any]]:
             _read(EXAMPLE_HOME / "artifacts/calibrator_store/store.json"),
             {},
         ],
+        "calibrator.v1.json": [
+            _read(path)
+            for path in sorted((EXAMPLE_HOME / "artifacts/calibrator_store").rglob("*.json"))
+            if path.name != "store.json"
+        ]
+        + [{}],
         "active_pointer.v1.json": [
             {
                 "model_dir": "models/run_001",

@@ -107,7 +107,12 @@ class TestStorePrecedence:
         assert binding.store_from == "the old policy"
 
     def test_named_legacy_store_binds(self, door: Home, home: Path) -> None:
-        write_json(home / "artifacts" / "legacy" / "store.json", {"method": "isotonic"})
+        # A store naming no model (and no users), with the global calibrator every store has.
+        write_json(home / "artifacts" / "legacy" / "store.json", {"method": "temperature"})
+        write_json(
+            home / "artifacts" / "legacy" / "global.json",
+            {"type": "temperature", "temperature": 1.5},
+        )
         binding = bind_bundle(door, "models/run_002", store="artifacts/legacy")
         assert binding.disk_check(binding.policy(), door) == ()
 

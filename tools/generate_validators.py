@@ -95,6 +95,11 @@ TYPE_TESTS = {
     "string": "isinstance({v}, str)",
     "boolean": "isinstance({v}, bool)",
     "null": "{v} is None",
+    # Draft 7's integer: an int that is not a bool, or a float with no fraction.
+    "integer": (
+        "(isinstance({v}, int) and not isinstance({v}, bool)"
+        " or isinstance({v}, float) and {v}.is_integer())"
+    ),
     "number": (
         "(isinstance({v}, float) and _isfinite({v})"
         " or isinstance({v}, int) and not isinstance({v}, bool))"
@@ -454,6 +459,16 @@ class _Generator:
         self, value: Any, schema: Any, base: str, var: str, known: Any, depth: int
     ) -> list[str]:
         return self.bound(var, f"{var} > {value!r}", known, depth)
+
+    def kw_exclusiveMinimum(
+        self, value: Any, schema: Any, base: str, var: str, known: Any, depth: int
+    ) -> list[str]:
+        return self.bound(var, f"{var} <= {value!r}", known, depth)
+
+    def kw_exclusiveMaximum(
+        self, value: Any, schema: Any, base: str, var: str, known: Any, depth: int
+    ) -> list[str]:
+        return self.bound(var, f"{var} >= {value!r}", known, depth)
 
     def bound(self, var: str, failing: str, known: Any, depth: int) -> list[str]:
         def body(inner: int) -> list[str]:

@@ -11,6 +11,7 @@ that is not come from taskclf.core.schemas.
 from __future__ import annotations
 
 import re
+from math import isfinite as _isfinite
 from typing import Any
 
 __all__ = ["PARTS", "SCHEMA", "is_valid"]
@@ -21,7 +22,7 @@ SCHEMA = 'calibrator_store.v1.json'
 _RE1 = re.compile('^(?![\\s\\S]*\\n)[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[Tt]([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$').search
 
 
-def _s7(v: Any) -> bool:
+def _s10(v: Any) -> bool:
     if not (isinstance(v, str) or v is None):
         return False
     if not (v == 'temperature' or v == 'isotonic' or v is None):
@@ -29,39 +30,61 @@ def _s7(v: Any) -> bool:
     return True
 
 
-def _s8(v: Any) -> bool:
-    if not (isinstance(v, str)):
-        return False
-    if len(v) < 1:
-        return False
-    return True
-
-
-def _s9(v: Any) -> bool:
-    if not (isinstance(v, str)):
-        return False
-    if len(v) < 1:
-        return False
-    return True
-
-
-def _s10(v: Any) -> bool:
-    if not (isinstance(v, str)):
-        return False
-    if not _RE1(v):
-        return False
-    return True
-
-
 def _s11(v: Any) -> bool:
     if not (isinstance(v, str)):
         return False
-    if not _RE1(v):
+    if len(v) < 1:
         return False
     return True
 
 
 def _s12(v: Any) -> bool:
+    if not (isinstance(v, str)):
+        return False
+    if len(v) < 1:
+        return False
+    return True
+
+
+def _s13(v: Any) -> bool:
+    if not (isinstance(v, str)):
+        return False
+    if not _RE1(v):
+        return False
+    return True
+
+
+def _s14(v: Any) -> bool:
+    if not ((isinstance(v, int) and not isinstance(v, bool) or isinstance(v, float) and v.is_integer())):
+        return False
+    if (isinstance(v, float) and _isfinite(v) or isinstance(v, int) and not isinstance(v, bool)):
+        if v < 0:
+            return False
+    return True
+
+
+def _s15(v: Any) -> bool:
+    if not (isinstance(v, list)):
+        return False
+    for x16 in v:
+        if not (isinstance(x16, str)):
+            return False
+        if len(x16) < 1:
+            return False
+    if len(set(v)) != len(v):
+        return False
+    return True
+
+
+def _s17(v: Any) -> bool:
+    if not (isinstance(v, str)):
+        return False
+    if not _RE1(v):
+        return False
+    return True
+
+
+def _s18(v: Any) -> bool:
     if not (isinstance(v, str) or v is None):
         return False
     if not (v == 'temperature' or v == 'isotonic' or v is None):
@@ -97,15 +120,35 @@ def is_valid(data: Any) -> bool:
             return False
         if not _RE1(x4):
             return False
+    if 'user_count' in data:
+        x5 = data['user_count']
+        if not ((isinstance(x5, int) and not isinstance(x5, bool) or isinstance(x5, float) and x5.is_integer())):
+            return False
+        if (isinstance(x5, float) and _isfinite(x5) or isinstance(x5, int) and not isinstance(x5, bool)):
+            if x5 < 0:
+                return False
+    if 'user_ids' in data:
+        x6 = data['user_ids']
+        if not (isinstance(x6, list)):
+            return False
+        for x7 in x6:
+            if not (isinstance(x7, str)):
+                return False
+            if len(x7) < 1:
+                return False
+        if len(set(x6)) != len(x6):
+            return False
     return True
 
 
 PARTS = {
-    '/properties/method': _s7,
-    '/properties/model_schema_hash': _s8,
-    '/properties/model_bundle_id': _s9,
-    '/properties/created_at': _s10,
-    '/definitions/date_time': _s11,
-    '/definitions/calibration_method': _s12,
+    '/properties/method': _s10,
+    '/properties/model_schema_hash': _s11,
+    '/properties/model_bundle_id': _s12,
+    '/properties/created_at': _s13,
+    '/properties/user_count': _s14,
+    '/properties/user_ids': _s15,
+    '/definitions/date_time': _s17,
+    '/definitions/calibration_method': _s18,
 }
 """The test of each named part of the schema, by JSON pointer."""
