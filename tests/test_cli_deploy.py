@@ -209,8 +209,9 @@ class TestHistoryAndRollback:
         result = _run(home, "policy", "history")
         assert result.code == 0
         lines = result.stdout.splitlines()
-        assert "1  replaced" in lines[1] and "by taskclf policy remove" in lines[1]
-        assert "reject_threshold 0.4" in lines[2]
+        assert lines[2].startswith("  1  replaced ") and "by taskclf policy remove" in lines[2]
+        assert lines[3] == "     model_dir models/run_001, reject_threshold 0.4"
+        assert lines[4] == "     calibrator artifacts/calibrator_store (temperature)"
         report = _run(home, "policy", "history", "--format", "json").json()
         assert [v["replaced_by"] for v in report["versions"]] == [
             "taskclf policy remove",

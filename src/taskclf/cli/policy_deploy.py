@@ -373,7 +373,7 @@ def run_set(args: argparse.Namespace, ctx: Context) -> int:
     ctx.out(
         "Nothing was written (--dry-run)."
         if args.dry_run
-        else f"Wrote {shown}; `taskclf policy rollback` restores the previous version."
+        else f"Wrote {shown} (undo: taskclf policy rollback)."
     )
     ctx.emit_json(
         True,
@@ -445,10 +445,7 @@ def run_apply(args: argparse.Namespace, ctx: Context) -> int:
             ctx.out("Nothing was written (--dry-run).")
         else:
             _write(ctx, data, expected=current)
-            ctx.out(
-                f"Installed {path} as {shown}; `taskclf policy rollback` restores the "
-                "previous version."
-            )
+            ctx.out(f"Installed {path} as {shown} (undo: taskclf policy rollback).")
     ctx.emit_json(
         True,
         file=str(path),
@@ -484,8 +481,8 @@ def _version_lines(entry: PolicyVersion) -> list[str]:
         method = policy.calibration_method or "the store's method"
         calibrator = f"calibrator {policy.calibrator_store_dir} ({method})"
     return [
-        f"model_dir {value_text(policy.model_dir)}, reject_threshold "
-        f"{policy.reject_threshold:g}, {value_text(calibrator)}",
+        f"model_dir {value_text(policy.model_dir)}, reject_threshold {policy.reject_threshold:g}",
+        value_text(calibrator),
         f"source {value_text(policy.source)}, created_at {value_text(policy.created_at)}",
     ]
 
@@ -516,17 +513,14 @@ def run_history(args: argparse.Namespace, ctx: Context) -> int:
             "keeps each version it replaces from now on."
         )
     else:
-        ctx.out(
-            f"Versions of {shown} that taskclf replaced, newest first "
-            "(1 is the one the current policy replaced):"
-        )
+        ctx.out(f"Versions of {shown} that taskclf replaced, newest first")
+        ctx.out("(1 is the version the current policy replaced):")
         width = len(str(max(number for number, _lines in rows)))
         for number, lines in sorted(rows):
             ctx.out(f"  {number:>{width}}  {value_text(lines[0])}")
             for line in lines[1:]:
                 ctx.out(f"  {'':>{width}}  {line}")
-        ctx.out("Show one with `taskclf policy history --show N`; restore it with "
-                "`taskclf policy rollback N`.")  # fmt: skip
+        ctx.out("Show one: taskclf policy history --show N; restore it: taskclf policy rollback N")
     ctx.emit_json(
         True,
         versions=[entry.to_dict() for entry in history.versions],
@@ -583,7 +577,8 @@ def run_rollback(args: argparse.Namespace, ctx: Context) -> int:
     if new is None:
         ctx.out(f"Restoring {described} removes {shown}: there was no policy then.")
     else:
-        _print_changes(ctx, f"Restoring {described} changes {shown}", changes)
+        ctx.out(f"Restoring {described}.")
+        _print_changes(ctx, f"Changes to {shown}", changes)
     if args.dry_run:
         ctx.out("Nothing was written (--dry-run).")
         ctx.emit_json(
@@ -620,7 +615,7 @@ def run_rollback(args: argparse.Namespace, ctx: Context) -> int:
         ctx.out(f"Removed {shown}.")
         ctx.out(f"Now {fallback}.")
     else:
-        ctx.out(f"Restored {shown}; the version it replaced is kept (version 1 now).")
+        ctx.out(f"Restored {shown}; the version it replaced is now version 1.")
     ctx.emit_json(
         True,
         written=True,
