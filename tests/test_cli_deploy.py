@@ -298,3 +298,43 @@ class TestHistoryAndRollback:
         result = _refused(home, "policy", "history", code=0)
         assert "No versions" in result.stdout
         assert _refused(home, "policy", "rollback", "--yes").code == 1
+
+
+class TestConcurrentSets:
+    """`policy set` in several processes at once: each run is recorded or refused, none lost."""
+
+    def test_every_success_is_recorded(self, deployed: Path) -> None:
+        import subprocess
+
+        from test_cli_support import cli_env
+
+        from conftest import console_script
+
+        procs = [
+            subprocess.Popen(
+                [str(console_script()), "policy", "set", f"reject_threshold=0.{index}1"],
+                cwd=deployed,
+                env=cli_env(),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for index in range(1, 7)
+        ]
+        outcomes = []
+        for proc in procs:
+            _out, err = proc.communicate(timeout=120)
+            assert "Traceback" not in err
+            assert proc.returncode == 0 or "changed by something else meanwhile" in err, err
+            outcomes.append(proc.returncode)
+        report = _run(deployed, "policy", "history", "--format", "json").json()
+        assert report["damaged"] == []
+        # "no policy" (replaced by create) plus one version per successful set.
+        assert len(report["versions"]) == 1 + outcomes.count(0)
+        thresholds = [v["policy"]["reject_threshold"] for v in report["versions"][:-1]]
+        current = _policy(deployed)["reject_threshold"]
+        # The chain is whole: create's 0.6, then each value set, the last one still in place.
+        assert sorted([*thresholds, current]) == sorted(
+            [0.6, *(float(f"0.{i}1") for i, code in enumerate(outcomes, start=1) if code == 0)]
+        )

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from taskclf.core.errors import PolicyDiskCheckError, PolicySchemaError
+from taskclf.core.errors import PolicyDiskCheckError, PolicyFileError, PolicySchemaError
 from taskclf.core.inference_policy import (
     InferencePolicy,
     read_policy_of,
@@ -350,3 +350,15 @@ class TestKillNine:
             for version in history.versions:
                 assert version.data is None or json.loads(version.data)
         assert len(policy_history(models).versions) > 12
+
+
+class TestUnkeepableVersion:
+    """A file at the policy path that cannot be kept (over 1 MiB) is not replaced."""
+
+    def test_refused_and_unchanged(self, models_dir: Path, policy_document: dict[str, Any]) -> None:
+        huge = models_dir / "inference_policy.json"
+        huge.write_bytes(b" " * (1024 * 1024 + 1))
+        with pytest.raises(PolicyFileError, match="cannot keep this one"):
+            save_inference_policy(_policy(policy_document), models_dir)
+        assert huge.stat().st_size == 1024 * 1024 + 1
+        assert policy_history(models_dir).versions == ()
