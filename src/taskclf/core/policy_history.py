@@ -401,10 +401,13 @@ def _write_record(home: Home, history: str, data: bytes | None, replaced_by: str
 
 
 def _prune(home: Home, history: str) -> None:
-    records = _record_names(home, history)
-    for _sequence, name in records[: max(0, len(records) - MAX_VERSIONS)]:
-        with contextlib.suppress(FileNotFoundError):
-            home.remove(f"{history}/{name}")
+    # After the policy was written: a record that cannot be removed now is
+    # removed by a later write, and must not turn a done change into an error.
+    with contextlib.suppress(OSError):
+        records = _record_names(home, history)
+        for _sequence, name in records[: max(0, len(records) - MAX_VERSIONS)]:
+            with contextlib.suppress(OSError):
+                home.remove(f"{history}/{name}")
 
 
 def policy_history(models_dir: Path) -> PolicyHistory:
