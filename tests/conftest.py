@@ -37,7 +37,11 @@ def console_script(name: str = "taskclf") -> Path:
 def home(tmp_path: Path) -> Path:
     """A private copy of examples/home (two bundles and a calibrator store bound to run_001)."""
     target = tmp_path / "home"
-    shutil.copytree(EXAMPLE_HOME, target, ignore=shutil.ignore_patterns("inference_policy.json*"))
+    shutil.copytree(
+        EXAMPLE_HOME,
+        target,
+        ignore=shutil.ignore_patterns("inference_policy.json*", ".policy_history"),
+    )
     return target
 
 

@@ -18,7 +18,10 @@ from test_cli_support import POLICY_NAME, Result, cli_env, run_cli
 from conftest import console_script, write_json
 
 # The subcommands this suite covers in detail (test_cli_create/inspect/files/cases).
-POLICY_SUBCOMMANDS = ("create", "show", "validate", "remove", "init", "template", "schema")
+POLICY_SUBCOMMANDS = (
+    *("create", "show", "validate", "remove", "init", "template", "schema"),
+    *("set", "diff", "apply", "history", "rollback"),
+)
 
 
 def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:

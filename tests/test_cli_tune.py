@@ -179,7 +179,11 @@ def _comparable(report: dict[str, Any]) -> dict[str, Any]:
 def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The --format json report of ROWS as JSON Lines, per user (min 1), in an example home."""
     home = tmp_path_factory.mktemp("reference") / "home"
-    shutil.copytree(EXAMPLE_HOME, home, ignore=shutil.ignore_patterns("inference_policy.json*"))
+    shutil.copytree(
+        EXAMPLE_HOME,
+        home,
+        ignore=shutil.ignore_patterns("inference_policy.json*", ".policy_history"),
+    )
     _heldout(home)
     result = run_cli(
         *TUNE, "--scores", "heldout.jsonl", *SWEEP, "--per-user", "--min-user-samples", "1",
@@ -981,3 +985,19 @@ class TestJsonShape:
             STORE,
         )
         assert reference["policy"]["reject_threshold"] == reference["result"]["threshold"]
+
+
+class TestWritePolicyKeepsTheReplacedVersion:
+    """--write-policy keeps the policy it replaces in the history, as every writer does."""
+
+    def test_recorded(self, home: Path) -> None:
+        _heldout(home)
+        assert run_cli("policy", "create", "--model-dir", "models/run_001", cwd=home).code == 0
+        before = (home / "models" / POLICY_NAME).read_bytes()
+
+        result = run_cli(*TUNE, "--scores", "heldout.jsonl", *SWEEP, "--write-policy", cwd=home)
+
+        assert result.code == 0, result.stderr
+        history = run_cli("policy", "history", "--format", "json", cwd=home).json()
+        assert history["versions"][0]["replaced_by"] == "taskclf policy tune-reject"
+        assert run_cli("policy", "history", "--show", "1", cwd=home).stdout.encode() == before

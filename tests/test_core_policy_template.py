@@ -93,7 +93,7 @@ class TestStarterTemplate:
         assert list(json.loads(path.read_text(encoding="utf-8"))) == list(rendered)
         for name in ("model_dir", "model_schema_hash", "model_label_set", "reject_threshold"):
             assert policy.to_dict()[name] == rendered[name]
-        assert sorted(p.name for p in models.iterdir()) == [path.name]
+        assert sorted(p.name for p in models.iterdir()) == [".policy_history", path.name]
 
     def test_relative_models_dir_gives_absolute_home(self, tmp_path: Path) -> None:
         code = (

@@ -26,10 +26,12 @@ from taskclf.core.inference_policy import (
     save_inference_policy,
 )
 from taskclf.core.jsonio import dumps_json
+from taskclf.core.policy_history import HISTORY_DIRNAME
 
 
 def _entries(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir())
+    """The names in ``folder`` but the policy history folder (tests/test_core_policy_history.py)."""
+    return sorted(p.name for p in folder.iterdir() if p.name != HISTORY_DIRNAME)
 
 
 class TestBytes:

@@ -272,6 +272,24 @@ def _seeds() -> dict[str, list[Any]]:
             if path.name != "store.json"
         ]
         + [{}],
+        "policy_history_record.v1.json": [
+            {
+                "record_version": "v1",
+                "sequence": 3,
+                "replaced_at": "2026-12-01T10:00:00+00:00",
+                "replaced_by": "taskclf policy set",
+                "sha256": "0" * 64,
+                "policy_bytes_b64": "e30K",
+            },
+            {
+                "record_version": "v1",
+                "sequence": 1,
+                "replaced_at": "2026-12-01T09:00:00Z",
+                "replaced_by": "save_inference_policy",
+                "sha256": None,
+                "policy_bytes_b64": None,
+            },
+        ],
         "active_pointer.v1.json": [
             {
                 "model_dir": "models/run_001",

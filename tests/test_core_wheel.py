@@ -94,7 +94,11 @@ def test_wheel_install_finds_schemas(tmp_path: Path, policy_document: dict[str, 
     _run([python, "-m", "pip", "install", "-q", wheel], tmp_path, env)
 
     home = tmp_path / "home"
-    shutil.copytree(EXAMPLE_HOME, home, ignore=shutil.ignore_patterns("inference_policy.json*"))
+    shutil.copytree(
+        EXAMPLE_HOME,
+        home,
+        ignore=shutil.ignore_patterns("inference_policy.json*", ".policy_history"),
+    )
     write_json(home / "models" / "inference_policy.json", policy_document)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()

@@ -56,6 +56,9 @@ class _Dists:
     log: str
 
 
+_WALK_THROUGH_HISTORY = "examples/home/models/.policy_history/"
+
+
 def _checkout_files(root: Path) -> set[str]:
     """Files under the test-input folders of ``root``, as POSIX paths relative to it."""
     names: set[str] = set()
@@ -64,9 +67,10 @@ def _checkout_files(root: Path) -> set[str]:
             relative = path.relative_to(root)
             if path.is_file() and not _LOCAL_ONLY(str(path.parent), relative.parts):
                 names.add(relative.as_posix())
-    # The README walk-through writes a policy into the example home; it is not part of it.
+    # The README walk-through writes a policy (and keeps the versions it replaces) into the
+    # example home; neither is part of it.
     names.discard("examples/home/models/inference_policy.json")
-    return names
+    return {name for name in names if not name.startswith(_WALK_THROUGH_HISTORY)}
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +79,7 @@ def dists(tmp_path_factory: pytest.TempPathFactory) -> _Dists:
     source = root / "source"
     shutil.copytree(REPO_ROOT, source, ignore=_LOCAL_ONLY)
     (source / "examples" / "home" / "models" / "inference_policy.json").unlink(missing_ok=True)
+    shutil.rmtree(source / "examples" / "home" / "models" / ".policy_history", ignore_errors=True)
     out = root / "dist"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "SOURCE_DATE"))}
     result = subprocess.run(

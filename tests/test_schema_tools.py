@@ -241,6 +241,17 @@ def _companion_documents(tmp_path: Path) -> dict[str, Path]:
     row = write_json(
         tmp_path / "row.json", {"label": "code", "predicted": "code", "confidence": 0.8}
     )
+    record = write_json(
+        tmp_path / "000001-none.json",
+        {
+            "record_version": "v1",
+            "sequence": 1,
+            "replaced_at": "2026-01-31T12:00:00+00:00",
+            "replaced_by": "taskclf policy create",
+            "sha256": None,
+            "policy_bytes_b64": None,
+        },
+    )
     return {
         "active_pointer.v1.json": active,
         "calibrator_store.v1.json": EXAMPLE_HOME / "artifacts" / "calibrator_store" / "store.json",
@@ -252,6 +263,7 @@ def _companion_documents(tmp_path: Path) -> dict[str, Path]:
         "model_metadata.v1.json": EXAMPLE_HOME / "models" / "run_001" / "metadata.json",
         "model_metrics.v1.json": EXAMPLE_HOME / "models" / "run_001" / "metrics.json",
         "score_row.v1.json": row,
+        "policy_history_record.v1.json": record,
         "inference_policy.v1.json": REPO_ROOT / "configs" / "inference_policy.template.json",
     }
 

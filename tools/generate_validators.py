@@ -436,6 +436,15 @@ class _Generator:
 
         return self.guarded("string", var, known, depth, body)
 
+    def kw_maxLength(
+        self, value: Any, schema: Any, base: str, var: str, known: Any, depth: int
+    ) -> list[str]:
+        def body(inner: int) -> list[str]:
+            pad = "    " * inner
+            return [f"{pad}if len({var}) > {value!r}:", f"{pad}    return False"]
+
+        return self.guarded("string", var, known, depth, body)
+
     def kw_pattern(
         self, value: Any, schema: Any, base: str, var: str, known: Any, depth: int
     ) -> list[str]:

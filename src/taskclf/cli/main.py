@@ -21,6 +21,7 @@ from taskclf.cli import (
     completion,
     model_commands,
     policy_create,
+    policy_deploy,
     policy_edit,
     policy_files,
     policy_inspect,
@@ -76,12 +77,13 @@ def build_parser() -> argparse.ArgumentParser:
     commands, shared = add_group(
         groups,
         "policy",
-        help="create, show, validate, edit, resolve or remove the inference policy",
+        help="create, show, validate, edit, set, apply, roll back or remove the inference policy",
         description=_POLICY_DESCRIPTION,
     )
     policy_create.register(commands, shared)
     policy_inspect.register(commands, shared)
     policy_edit.register(commands, shared)
+    policy_deploy.register(commands, shared)
     policy_resolve.register(commands, shared)
     policy_tune.register(commands, shared)
     policy_files.register(commands, shared)

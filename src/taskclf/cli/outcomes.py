@@ -101,6 +101,8 @@ def bind_bundle_for(
 def write_policy(ctx: Context, policy: InferencePolicy) -> None:
     """Save ``policy`` as this run's policy file, through the one writer.
 
+    The policy it replaces is kept in the history, replaced by ``taskclf <command>``.
+
     Raises:
         CommandError: it cannot be written (too large for the reader, a
             non-regular file or a link in the way, ...); the old file is intact.
@@ -109,7 +111,7 @@ def write_policy(ctx: Context, policy: InferencePolicy) -> None:
     from taskclf.core.jsonio import JSONFileError
 
     try:
-        save_inference_policy(policy, ctx.models_dir)
+        save_inference_policy(policy, ctx.models_dir, replaced_by=f"taskclf {ctx.command}")
     except PolicyFileError as exc:
         raise CommandError(
             f"{ctx.display(ctx.policy_file)} {exc.reason}; the previous file is unchanged",

@@ -166,7 +166,6 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             f"not overwriting it. Your edited copy is kept at {copy}: compare and merge by hand",
             details={"kept_copy": str(copy)},
         )
-    from taskclf.core.home import Home
     from taskclf.core.inference_policy import PolicyValidationError, read_policy_of
 
     before: dict[str, Any] | None
@@ -177,9 +176,22 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             before = read_policy_of(ctx.models_dir).to_dict()
         except (FileNotFoundError, PolicyValidationError):
             before = None  # the user is repairing an invalid policy
-    home = Home.at(ctx.home)
+    from taskclf.core.policy_history import PolicyChangedError, change_policy_file
+
     try:
-        home.write_bytes(home.display(live), edited)  # byte for byte, as the person wrote it
+        # Byte for byte, as the person wrote it; the version it replaces is kept.
+        change_policy_file(
+            ctx.models_dir,
+            edited,
+            replaced_by="taskclf policy edit",
+            expected=original if live_exists else None,
+        )
+    except PolicyChangedError as exc:
+        raise CommandError(
+            f"{ctx.display(live)} was changed by something else while you were editing; "
+            f"not overwriting it. Your edited copy is kept at {copy}: compare and merge by hand",
+            details={"kept_copy": str(copy)},
+        ) from exc
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise CommandError(

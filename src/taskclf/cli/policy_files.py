@@ -138,7 +138,7 @@ def run_remove(args: argparse.Namespace, ctx: Context) -> int:
             ctx.out("Not removed.")
             ctx.emit_json(True, removed=False, fallback=None)
             return EXIT_OK
-    from taskclf.core.inference_policy import remove_inference_policy
+    from taskclf.core.inference_policy import PolicyFileError, remove_inference_policy
 
     if kind == "folder":
         raise CommandError(
@@ -146,7 +146,10 @@ def run_remove(args: argparse.Namespace, ctx: Context) -> int:
             "remove it by hand if it does not belong there",
             details={"file": str(path)},
         )
-    remove_inference_policy(ctx.models_dir)
+    try:
+        remove_inference_policy(ctx.models_dir, replaced_by="taskclf policy remove")
+    except PolicyFileError as exc:
+        raise CommandError(f"{shown}: {exc.reason}", details=dict(exc.details)) from exc
     fallback = describe_fallback(ctx)
     ctx.out(f"Removed {shown}.")
     ctx.out(f"Now {fallback}.")
@@ -165,7 +168,12 @@ def run_init(args: argparse.Namespace, ctx: Context) -> int:
             "the starter template, or edit it instead",
             details={"file": str(ctx.policy_file)},
         )
-    write_inference_policy_starter_template(ctx.models_dir)
+    from taskclf.core.errors import PolicyFileError
+
+    try:
+        write_inference_policy_starter_template(ctx.models_dir, replaced_by="taskclf policy init")
+    except PolicyFileError as exc:
+        raise CommandError(f"{shown}: {exc.reason}", details=dict(exc.details)) from exc
     ctx.out(f"Wrote a starter policy to {shown}.")
     ctx.out(
         "Replace the <...> placeholders (paths are relative to "

@@ -50,8 +50,8 @@ function _shtab_taskclf_using
   test "$_shtab_taskclf_cmdpath" = "$argv"
 end
 
-set -g _shtab_taskclf_commands policy 'policy create' 'policy show' 'policy validate' 'policy edit' 'policy resolve' 'policy tune-reject' 'policy remove' 'policy init' 'policy template' 'policy schema' model 'model list' 'model set-active' completion
-set -g _shtab_taskclf_opts_with_value --calibrator-store --format --home --input-format --label --min-user-samples --model-dir --models-dir --output --reason --reject-rate-max --reject-rate-min --reject-threshold --schema-hash --scores --source --thresholds
+set -g _shtab_taskclf_commands policy 'policy create' 'policy show' 'policy validate' 'policy edit' 'policy set' 'policy diff' 'policy apply' 'policy history' 'policy rollback' 'policy resolve' 'policy tune-reject' 'policy remove' 'policy init' 'policy template' 'policy schema' model 'model list' 'model set-active' completion
+set -g _shtab_taskclf_opts_with_value --calibrator-store --format --home --input-format --label --min-user-samples --model-dir --models-dir --output --reason --reject-rate-max --reject-rate-min --reject-threshold --schema-hash --scores --show --source --thresholds
 
 complete -c taskclf -e
 complete -c taskclf -f
@@ -100,6 +100,44 @@ complete -c taskclf -n '_shtab_taskclf_using policy edit' -l debug -d 'show a tr
 complete -c taskclf -n '_shtab_taskclf_using policy edit' -l model-dir -xka "(__fish_complete_directories)" -d 'bundle to seed a new policy from, when there is none yet'
 complete -c taskclf -n '_shtab_taskclf_using policy edit' -l no-validate-disk -d 'check the edited policy against the schema only (for editing away from the model artifacts)'
 complete -c taskclf -n '_shtab_taskclf_using policy edit' -l format -xka "text json" -d 'text for people (default) or one JSON object for scripts'
+complete -c taskclf -n '_shtab_taskclf_using policy; and test $_shtab_taskclf_npos -eq 0' -a set -d 'Change fields of the current policy, models/inference_policy.json. KEY is a'
+complete -c taskclf -n '_shtab_taskclf_using policy set' -s h -l help -d 'show this help message and exit'
+complete -c taskclf -n '_shtab_taskclf_using policy set' -l home -xka "(__fish_complete_directories)" -d 'TASKCLF_HOME, the folder that holds models/ (default: $TASKCLF_HOME, else the current folder)'
+complete -c taskclf -n '_shtab_taskclf_using policy set' -l models-dir -xka "(__fish_complete_directories)" -d 'the models folder holding inference_policy.json (default: HOME/models)'
+complete -c taskclf -n '_shtab_taskclf_using policy set' -l debug -d 'show a traceback when something unexpected fails'
+complete -c taskclf -n '_shtab_taskclf_using policy set' -l source -x -d 'what made the change, recorded in the file (default: "manual")'
+complete -c taskclf -n '_shtab_taskclf_using policy set' -l dry-run -d 'print the changes, write nothing'
+complete -c taskclf -n '_shtab_taskclf_using policy set' -l format -xka "text json" -d 'text for people (default) or one JSON object for scripts'
+complete -c taskclf -n '_shtab_taskclf_using policy; and test $_shtab_taskclf_npos -eq 0' -a diff -d 'Print the field changes from the current policy to FILE (a policy file'
+complete -c taskclf -n '_shtab_taskclf_using policy diff' -s h -l help -d 'show this help message and exit'
+complete -c taskclf -n '_shtab_taskclf_using policy diff' -l home -xka "(__fish_complete_directories)" -d 'TASKCLF_HOME, the folder that holds models/ (default: $TASKCLF_HOME, else the current folder)'
+complete -c taskclf -n '_shtab_taskclf_using policy diff' -l models-dir -xka "(__fish_complete_directories)" -d 'the models folder holding inference_policy.json (default: HOME/models)'
+complete -c taskclf -n '_shtab_taskclf_using policy diff' -l debug -d 'show a traceback when something unexpected fails'
+complete -c taskclf -n '_shtab_taskclf_using policy diff' -l format -xka "text json" -d 'text for people (default) or one JSON object for scripts'
+complete -c taskclf -n '_shtab_taskclf_using policy diff; and test $_shtab_taskclf_npos -eq 0' -ka "(__fish_complete_path (commandline -ct))" -d 'the policy file to compare with'
+complete -c taskclf -n '_shtab_taskclf_using policy; and test $_shtab_taskclf_npos -eq 0' -a apply -d 'Check FILE against the schema and against this home'"'"'s model bundle and'
+complete -c taskclf -n '_shtab_taskclf_using policy apply' -s h -l help -d 'show this help message and exit'
+complete -c taskclf -n '_shtab_taskclf_using policy apply' -l home -xka "(__fish_complete_directories)" -d 'TASKCLF_HOME, the folder that holds models/ (default: $TASKCLF_HOME, else the current folder)'
+complete -c taskclf -n '_shtab_taskclf_using policy apply' -l models-dir -xka "(__fish_complete_directories)" -d 'the models folder holding inference_policy.json (default: HOME/models)'
+complete -c taskclf -n '_shtab_taskclf_using policy apply' -l debug -d 'show a traceback when something unexpected fails'
+complete -c taskclf -n '_shtab_taskclf_using policy apply' -l dry-run -d 'check and print, write nothing'
+complete -c taskclf -n '_shtab_taskclf_using policy apply' -l format -xka "text json" -d 'text for people (default) or one JSON object for scripts'
+complete -c taskclf -n '_shtab_taskclf_using policy apply; and test $_shtab_taskclf_npos -eq 0' -ka "(__fish_complete_path (commandline -ct))" -d 'the policy file to install'
+complete -c taskclf -n '_shtab_taskclf_using policy; and test $_shtab_taskclf_npos -eq 0' -a history -d 'List the versions of models/inference_policy.json that taskclf replaced or'
+complete -c taskclf -n '_shtab_taskclf_using policy history' -s h -l help -d 'show this help message and exit'
+complete -c taskclf -n '_shtab_taskclf_using policy history' -l home -xka "(__fish_complete_directories)" -d 'TASKCLF_HOME, the folder that holds models/ (default: $TASKCLF_HOME, else the current folder)'
+complete -c taskclf -n '_shtab_taskclf_using policy history' -l models-dir -xka "(__fish_complete_directories)" -d 'the models folder holding inference_policy.json (default: HOME/models)'
+complete -c taskclf -n '_shtab_taskclf_using policy history' -l debug -d 'show a traceback when something unexpected fails'
+complete -c taskclf -n '_shtab_taskclf_using policy history' -l show -x -d 'print version N'"'"'s file exactly as it was'
+complete -c taskclf -n '_shtab_taskclf_using policy history' -l format -xka "text json" -d 'text for people (default) or one JSON object for scripts'
+complete -c taskclf -n '_shtab_taskclf_using policy; and test $_shtab_taskclf_npos -eq 0' -a rollback -d 'Restore version N (default 1, the one the current policy replaced) byte for'
+complete -c taskclf -n '_shtab_taskclf_using policy rollback' -s h -l help -d 'show this help message and exit'
+complete -c taskclf -n '_shtab_taskclf_using policy rollback' -l home -xka "(__fish_complete_directories)" -d 'TASKCLF_HOME, the folder that holds models/ (default: $TASKCLF_HOME, else the current folder)'
+complete -c taskclf -n '_shtab_taskclf_using policy rollback' -l models-dir -xka "(__fish_complete_directories)" -d 'the models folder holding inference_policy.json (default: HOME/models)'
+complete -c taskclf -n '_shtab_taskclf_using policy rollback' -l debug -d 'show a traceback when something unexpected fails'
+complete -c taskclf -n '_shtab_taskclf_using policy rollback' -l dry-run -d 'check and print, write nothing'
+complete -c taskclf -n '_shtab_taskclf_using policy rollback' -l yes -s y -d 'do not ask for confirmation'
+complete -c taskclf -n '_shtab_taskclf_using policy rollback' -l format -xka "text json" -d 'text for people (default) or one JSON object for scripts'
 complete -c taskclf -n '_shtab_taskclf_using policy; and test $_shtab_taskclf_npos -eq 0' -a resolve -d 'Resolve the configuration inference would start with, exactly as inference'
 complete -c taskclf -n '_shtab_taskclf_using policy resolve' -s h -l help -d 'show this help message and exit'
 complete -c taskclf -n '_shtab_taskclf_using policy resolve' -l home -xka "(__fish_complete_directories)" -d 'TASKCLF_HOME, the folder that holds models/ (default: $TASKCLF_HOME, else the current folder)'
@@ -160,7 +198,7 @@ complete -c taskclf -n '_shtab_taskclf_using policy schema' -l debug -d 'show a 
 complete -c taskclf -n '_shtab_taskclf_using policy schema' -l list -d 'list the names of every schema'
 complete -c taskclf -n '_shtab_taskclf_using policy schema' -l bundled -d 'inline every $ref to another file (self-contained)'
 complete -c taskclf -n '_shtab_taskclf_using policy schema' -l output -xka "(__fish_complete_path (commandline -ct))" -d 'write it to FILE instead (atomically; - is standard output)'
-complete -c taskclf -n '_shtab_taskclf_using policy schema; and test $_shtab_taskclf_npos -eq 0' -ka "active_pointer.v1 calibrator.v1 calibrator_store.v1 inference_policy.v1 model_metadata.v1 model_metrics.v1 score_row.v1" -d 'which schema (default: inference_policy.v1); see --list'
+complete -c taskclf -n '_shtab_taskclf_using policy schema; and test $_shtab_taskclf_npos -eq 0' -ka "active_pointer.v1 calibrator.v1 calibrator_store.v1 inference_policy.v1 model_metadata.v1 model_metrics.v1 policy_history_record.v1 score_row.v1" -d 'which schema (default: inference_policy.v1); see --list'
 complete -c taskclf -n '_shtab_taskclf_using; and test $_shtab_taskclf_npos -eq 0' -a model -d 'Work with the model bundles in models/ (one folder per bundle, holding'
 complete -c taskclf -n '_shtab_taskclf_using model' -s h -l help -d 'show this help message and exit'
 complete -c taskclf -n '_shtab_taskclf_using model' -l home -xka "(__fish_complete_directories)" -d 'TASKCLF_HOME, the folder that holds models/ (default: $TASKCLF_HOME, else the current folder)'

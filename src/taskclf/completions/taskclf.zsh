@@ -27,12 +27,17 @@ _shtab_taskclf_model_commands() {
 
 _shtab_taskclf_policy_commands() {
   local _commands=(
+    apply:'Check FILE against the schema and against this home'"'"'s model bundle and'
     create:'Build a policy for the model bundle at --model-dir and write it atomically to'
+    diff:'Print the field changes from the current policy to FILE (a policy file'
     edit:'Open models/inference_policy.json in your editor ($VISUAL, else $EDITOR, else'
+    history:'List the versions of models/inference_policy.json that taskclf replaced or'
     init:'Write a starter models/inference_policy.json with placeholder values'
     remove:'Delete models/inference_policy.json and say what inference falls back to. Asks'
     resolve:'Resolve the configuration inference would start with, exactly as inference'
+    rollback:'Restore version N (default 1, the one the current policy replaced) byte for'
     schema:'Print one of the JSON Schemas (draft-07) taskclf validates with, so an editor'
+    set:'Change fields of the current policy, models/inference_policy.json. KEY is a'
     show:'Show the current policy, models/inference_policy.json, as a readable summary,'
     template:'Print the canonical policy template, generated from the schema. With --check,'
     tune-reject:'Tune the reject threshold on held-out predictions of the (calibrated) model'
@@ -106,6 +111,19 @@ _shtab_taskclf_policy_options=(
 # guard to ensure default positional specs are added only once per session
 _shtab_taskclf_policy_defaults_added=0
 
+_shtab_taskclf_policy_apply_options=(
+  "(- : *)"{-h,--help}"[show this help message and exit]"
+  "--home[TASKCLF_HOME, the folder that holds models\/ (default\: \$TASKCLF_HOME, else the current folder)]:DIR:_files -/"
+  "--models-dir[the models folder holding inference_policy.json (default\: HOME\/models)]:DIR:_files -/"
+  "--debug[show a traceback when something unexpected fails]"
+  "--dry-run[check and print, write nothing]"
+  "--format[text for people (default) or one JSON object for scripts]:format:(text json)"
+  ":the policy file to install:_files"
+)
+
+# guard to ensure default positional specs are added only once per session
+_shtab_taskclf_policy_apply_defaults_added=0
+
 _shtab_taskclf_policy_create_options=(
   "(- : *)"{-h,--help}"[show this help message and exit]"
   "--home[TASKCLF_HOME, the folder that holds models\/ (default\: \$TASKCLF_HOME, else the current folder)]:DIR:_files -/"
@@ -123,6 +141,18 @@ _shtab_taskclf_policy_create_options=(
 # guard to ensure default positional specs are added only once per session
 _shtab_taskclf_policy_create_defaults_added=0
 
+_shtab_taskclf_policy_diff_options=(
+  "(- : *)"{-h,--help}"[show this help message and exit]"
+  "--home[TASKCLF_HOME, the folder that holds models\/ (default\: \$TASKCLF_HOME, else the current folder)]:DIR:_files -/"
+  "--models-dir[the models folder holding inference_policy.json (default\: HOME\/models)]:DIR:_files -/"
+  "--debug[show a traceback when something unexpected fails]"
+  "--format[text for people (default) or one JSON object for scripts]:format:(text json)"
+  ":the policy file to compare with:_files"
+)
+
+# guard to ensure default positional specs are added only once per session
+_shtab_taskclf_policy_diff_defaults_added=0
+
 _shtab_taskclf_policy_edit_options=(
   "(- : *)"{-h,--help}"[show this help message and exit]"
   "--home[TASKCLF_HOME, the folder that holds models\/ (default\: \$TASKCLF_HOME, else the current folder)]:DIR:_files -/"
@@ -135,6 +165,18 @@ _shtab_taskclf_policy_edit_options=(
 
 # guard to ensure default positional specs are added only once per session
 _shtab_taskclf_policy_edit_defaults_added=0
+
+_shtab_taskclf_policy_history_options=(
+  "(- : *)"{-h,--help}"[show this help message and exit]"
+  "--home[TASKCLF_HOME, the folder that holds models\/ (default\: \$TASKCLF_HOME, else the current folder)]:DIR:_files -/"
+  "--models-dir[the models folder holding inference_policy.json (default\: HOME\/models)]:DIR:_files -/"
+  "--debug[show a traceback when something unexpected fails]"
+  "--show[print version N\'s file exactly as it was]:N:"
+  "--format[text for people (default) or one JSON object for scripts]:format:(text json)"
+)
+
+# guard to ensure default positional specs are added only once per session
+_shtab_taskclf_policy_history_defaults_added=0
 
 _shtab_taskclf_policy_init_options=(
   "(- : *)"{-h,--help}"[show this help message and exit]"
@@ -177,6 +219,20 @@ _shtab_taskclf_policy_resolve_options=(
 # guard to ensure default positional specs are added only once per session
 _shtab_taskclf_policy_resolve_defaults_added=0
 
+_shtab_taskclf_policy_rollback_options=(
+  "(- : *)"{-h,--help}"[show this help message and exit]"
+  "--home[TASKCLF_HOME, the folder that holds models\/ (default\: \$TASKCLF_HOME, else the current folder)]:DIR:_files -/"
+  "--models-dir[the models folder holding inference_policy.json (default\: HOME\/models)]:DIR:_files -/"
+  "--debug[show a traceback when something unexpected fails]"
+  "--dry-run[check and print, write nothing]"
+  {--yes,-y}"[do not ask for confirmation]"
+  "--format[text for people (default) or one JSON object for scripts]:format:(text json)"
+  ":the version to restore, as numbered by \`taskclf policy history\` (default\: 1):"
+)
+
+# guard to ensure default positional specs are added only once per session
+_shtab_taskclf_policy_rollback_defaults_added=0
+
 _shtab_taskclf_policy_schema_options=(
   "(- : *)"{-h,--help}"[show this help message and exit]"
   "--home[TASKCLF_HOME, the folder that holds models\/ (default\: \$TASKCLF_HOME, else the current folder)]:DIR:_files -/"
@@ -185,11 +241,25 @@ _shtab_taskclf_policy_schema_options=(
   "--list[list the names of every schema]"
   "--bundled[inline every \$ref to another file (self-contained)]"
   "--output[write it to FILE instead (atomically\; - is standard output)]:FILE:_files"
-  ":which schema (default\: inference_policy.v1)\; see --list:(active_pointer.v1 calibrator.v1 calibrator_store.v1 inference_policy.v1 model_metadata.v1 model_metrics.v1 score_row.v1)"
+  ":which schema (default\: inference_policy.v1)\; see --list:(active_pointer.v1 calibrator.v1 calibrator_store.v1 inference_policy.v1 model_metadata.v1 model_metrics.v1 policy_history_record.v1 score_row.v1)"
 )
 
 # guard to ensure default positional specs are added only once per session
 _shtab_taskclf_policy_schema_defaults_added=0
+
+_shtab_taskclf_policy_set_options=(
+  "(- : *)"{-h,--help}"[show this help message and exit]"
+  "--home[TASKCLF_HOME, the folder that holds models\/ (default\: \$TASKCLF_HOME, else the current folder)]:DIR:_files -/"
+  "--models-dir[the models folder holding inference_policy.json (default\: HOME\/models)]:DIR:_files -/"
+  "--debug[show a traceback when something unexpected fails]"
+  "--source[what made the change, recorded in the file (default\: \"manual\")]:S:"
+  "--dry-run[print the changes, write nothing]"
+  "--format[text for people (default) or one JSON object for scripts]:format:(text json)"
+  "(*):a field and its new value (VALUE as JSON, else as text):"
+)
+
+# guard to ensure default positional specs are added only once per session
+_shtab_taskclf_policy_set_defaults_added=0
 
 _shtab_taskclf_policy_show_options=(
   "(- : *)"{-h,--help}"[show this help message and exit]"
@@ -319,12 +389,17 @@ _shtab_taskclf_policy() {
       (( CURRENT += 1 ))
       curcontext="${curcontext%:*:*}:_shtab_taskclf_policy-$line[1]:"
       case $line[1] in
+        apply) _arguments -C -s $_shtab_taskclf_policy_apply_options ;;
         create) _arguments -C -s $_shtab_taskclf_policy_create_options ;;
+        diff) _arguments -C -s $_shtab_taskclf_policy_diff_options ;;
         edit) _arguments -C -s $_shtab_taskclf_policy_edit_options ;;
+        history) _arguments -C -s $_shtab_taskclf_policy_history_options ;;
         init) _arguments -C -s $_shtab_taskclf_policy_init_options ;;
         remove) _arguments -C -s $_shtab_taskclf_policy_remove_options ;;
         resolve) _arguments -C -s $_shtab_taskclf_policy_resolve_options ;;
+        rollback) _arguments -C -s $_shtab_taskclf_policy_rollback_options ;;
         schema) _arguments -C -s $_shtab_taskclf_policy_schema_options ;;
+        set) _arguments -C -s $_shtab_taskclf_policy_set_options ;;
         show) _arguments -C -s $_shtab_taskclf_policy_show_options ;;
         template) _arguments -C -s $_shtab_taskclf_policy_template_options ;;
         tune-reject) _arguments -C -s $_shtab_taskclf_policy_tune_reject_options ;;

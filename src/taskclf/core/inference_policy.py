@@ -31,10 +31,11 @@ from taskclf.core.errors import (
     PolicySchemaError,
     PolicyValidationError,
 )
-from taskclf.core.home import Home, HomePathError
+from taskclf.core.home import Home
 from taskclf.core.jsonio import (
     JSONFileError,
     dumps_json,
+    encode_json_document,
     json_problem,
     json_text,
     parse_json_bytes,
@@ -42,6 +43,12 @@ from taskclf.core.jsonio import (
 )
 from taskclf.core.layout import POLICY_FILENAME, policy_path
 from taskclf.core.policy_checks import check_policy_artifacts, validate_policy
+from taskclf.core.policy_history import (
+    PolicyHistory,
+    PolicyVersion,
+    change_policy_file,
+    policy_history,
+)
 from taskclf.core.policy_template import (
     render_default_inference_policy_template_json,
     write_inference_policy_starter_template,
@@ -63,12 +70,15 @@ __all__ = [
     "InferencePolicy",
     "PolicyDiskCheckError",
     "PolicyFileError",
+    "PolicyHistory",
     "PolicySchemaError",
     "PolicyValidationError",
+    "PolicyVersion",
     "SchemaIssue",
     "build_inference_policy",
     "check_policy_artifacts",
     "load_inference_policy",
+    "policy_history",
     "policy_path",
     "read_inference_policy",
     "read_policy_of",
@@ -290,33 +300,38 @@ def build_inference_policy(
     )
 
 
-def save_inference_policy(policy: InferencePolicy, models_dir: Path) -> Path:
+def save_inference_policy(
+    policy: InferencePolicy, models_dir: Path, *, replaced_by: str = "save_inference_policy"
+) -> Path:
     """Atomically persist ``policy`` as ``models_dir/inference_policy.json``.
 
     ``models_dir`` is created when missing. The file is written through the
-    one writer (:class:`~taskclf.core.home.Home`): a uniquely named temporary
-    file in the same folder, fsynced and renamed over the destination, so
-    readers (in any process) see the old policy or the new one, never a
-    partial file; on failure the previous file is intact. A policy the reader
-    would refuse (over 1 MiB, say) is refused before anything is touched.
+    one writer (:func:`~taskclf.core.policy_history.change_policy_file`): the
+    policy it replaces (or "no policy") is first kept in the history as
+    replaced by ``replaced_by``, then a uniquely named temporary file in the
+    same folder is fsynced and renamed over the destination, so readers (in
+    any process) see the old policy or the new one, never a partial file; on
+    failure the previous file is intact. A policy the reader would refuse
+    (over 1 MiB, say) is refused before anything is touched.
 
     Returns:
         The path of the written file.
 
     Raises:
         PolicyFileError: the policy cannot be written as a file taskclf reads
-            (too large, too deeply nested notes, ...); nothing was written.
+            (too large, too deeply nested notes, ...), or the file it would
+            replace cannot be kept in the history; nothing was written.
         OSError: the folder cannot be created or written, or something other
             than a regular file (a folder, FIFO, device or link) is in the way.
     """
     home = Home.of_models_dir(models_dir)
     relative = _policy_relative(models_dir)
     try:
-        return home.write_document(relative, policy.to_dict())
-    except HomePathError:
-        raise  # a path that cannot be used: an OSError, as for any failed write
+        data = encode_json_document(policy.to_dict(), relative)
     except JSONFileError as exc:
         raise PolicyFileError(Path(exc.path), _why_large(exc.reason, policy)) from exc
+    change_policy_file(models_dir, data, replaced_by=replaced_by)
+    return home.path_of(relative)
 
 
 def _why_large(reason: str, policy: InferencePolicy) -> str:
@@ -441,19 +456,25 @@ def load_inference_policy(models_dir: Path) -> InferencePolicy | None:
         return None
 
 
-def remove_inference_policy(models_dir: Path) -> bool:
-    """Delete ``models_dir/inference_policy.json`` if it exists.
+def remove_inference_policy(
+    models_dir: Path, *, replaced_by: str = "remove_inference_policy"
+) -> bool:
+    """Delete ``models_dir/inference_policy.json`` if it exists, keeping it in the history.
 
     The file is reached from inside TASKCLF_HOME only (a ``models/`` linked
     out of the home is refused); a folder, FIFO or device at the path is
-    never removed.
+    never removed. The removed policy is first recorded as a version
+    (:mod:`taskclf.core.policy_history`), replaced by ``replaced_by``, so
+    ``rollback_inference_policy`` can bring it back.
 
     Returns:
         ``True`` when a file was removed, ``False`` when there was none.
 
     Raises:
+        PolicyFileError: the file cannot be kept in the history (over 1 MiB);
+            nothing was removed.
         OSError: the file cannot be removed, or the path leads outside the home
             or holds something other than a regular file
             (:class:`~taskclf.core.home.HomePathError`).
     """
-    return Home.of_models_dir(models_dir).remove(_policy_relative(models_dir))
+    return change_policy_file(models_dir, None, replaced_by=replaced_by).changed

@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from taskclf.core.home import Home
-from taskclf.core.jsonio import dumps_json
+from taskclf.core.jsonio import dumps_json, encode_json_document
 from taskclf.core.layout import CANONICAL_TEMPLATE_PATH, home_of, policy_path
+from taskclf.core.policy_history import change_policy_file
 from taskclf.core.provenance import current_git_commit, utc_now_iso
 from taskclf.core.schemas import POLICY_SCHEMA, load_schema, validate_document
 
@@ -91,14 +92,18 @@ def render_default_inference_policy_template_json() -> str:
     return dumps_json(document)
 
 
-def write_inference_policy_starter_template(models_dir: Path) -> Path:
+def write_inference_policy_starter_template(
+    models_dir: Path, *, replaced_by: str = "write_inference_policy_starter_template"
+) -> Path:
     """Atomically write a placeholder ``inference_policy.json`` for manual editing.
 
     Same shape as :func:`render_default_inference_policy_template_json`, with
     live ``created_at``/``git_commit``, source ``"starter-template"`` and
     ``_help.paths_are_relative_to`` set to ``str(models_dir.parent)``. The file
     is a schema-valid policy (its placeholders fail the disk checks until they
-    are replaced). An existing policy file is overwritten.
+    are replaced). An existing policy file is overwritten, after it is kept
+    in the history (:mod:`taskclf.core.policy_history`) as replaced by
+    ``replaced_by``.
 
     Returns:
         Path to the written policy file.
@@ -113,4 +118,6 @@ def write_inference_policy_starter_template(models_dir: Path) -> Path:
     if issues:  # the schema and this module disagree: a bug, not a user error
         raise AssertionError(f"starter template breaks the schema: {issues}")
     home = Home.of_models_dir(models_dir)
-    return home.write_document(home.display(policy_path(models_dir)), document)
+    shown = home.display(policy_path(models_dir))
+    change_policy_file(models_dir, encode_json_document(document, shown), replaced_by=replaced_by)
+    return home.path_of(shown)
