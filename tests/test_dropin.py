@@ -161,3 +161,47 @@ class TestHelpBlock:
         assert list(document["_help"]) == self.KEYS
         assert document["_help"]["paths_are_relative_to"] == str(home)
         assert "taskclf policy template" in document["_help"]["canonical_template"]
+
+
+class TestLabelSet:
+    """model_label_set compares equal to lists (as the original's list[str] did), immutably."""
+
+    def _policy(self, labels: list[str]) -> Any:
+        from taskclf.core.inference_policy import InferencePolicy
+
+        return InferencePolicy(
+            model_dir="models/run_001",
+            model_schema_hash="h",
+            model_label_set=labels,
+            reject_threshold=0.5,
+        )
+
+    def test_equals_the_bundles_list(self, models_dir: Path) -> None:
+        from taskclf.core.inference_policy import load_inference_policy
+
+        metadata = json.loads((models_dir / "run_001" / "metadata.json").read_text())
+        created = run_cli(
+            "policy", "create", "--model-dir", "models/run_001", cwd=models_dir.parent
+        )
+        assert created.code == 0, created.stderr
+        policy = load_inference_policy(models_dir)
+        assert policy is not None
+        assert policy.model_label_set == sorted(metadata["label_set"])
+        assert sorted(metadata["label_set"]) == policy.model_label_set
+        assert policy.model_label_set == tuple(sorted(metadata["label_set"]))
+
+    def test_order_and_content_matter_as_for_lists(self) -> None:
+        labels = self._policy(["a", "b"]).model_label_set
+        assert labels == ["a", "b"] and labels != ["b", "a"] and labels != ["a"]
+        assert labels != "ab" and labels != ["a", "b", "c"]
+
+    def test_immutable_and_hashable(self) -> None:
+        labels = self._policy(["a", "b"]).model_label_set
+        assert not hasattr(labels, "append")
+        with pytest.raises(TypeError):
+            labels[0] = "z"  # type: ignore[index]
+        assert hash(labels) == hash(("a", "b"))
+        assert {labels: 1}[("a", "b")] == 1
+
+    def test_json_form_is_a_list(self) -> None:
+        assert self._policy(["a", "b"]).to_dict()["model_label_set"] == ["a", "b"]

@@ -68,6 +68,7 @@ __all__ = [
     "POLICY_FILENAME",
     "DiskCheckFailure",
     "InferencePolicy",
+    "LabelSet",
     "PolicyDiskCheckError",
     "PolicyFileError",
     "PolicyHistory",
@@ -112,7 +113,9 @@ class InferencePolicy:
     :class:`PolicySchemaError` listing every problem.
 
     Instances are immutable and compare by value. ``model_label_set`` is a
-    tuple and ``per_user_reject_thresholds`` a read-only mapping.
+    :class:`LabelSet` (a tuple that also equals a list of the same labels, as
+    the original's ``list[str]`` did) and ``per_user_reject_thresholds`` a
+    read-only mapping.
     ``annotations`` holds the keys the schema passes through untouched
     (``$schema`` and notes whose names start with ``_``, such as ``_help``).
     """
@@ -239,9 +242,37 @@ _CONTAINERS = frozenset({list, dict})
 _FIELD_NAMES = frozenset(f.name for f in fields(InferencePolicy)) - {"annotations"}
 
 
+class LabelSet(tuple[str, ...]):
+    """The policy's ``model_label_set``: an immutable tuple that also equals a list.
+
+    The original taskclf's ``model_label_set`` is a ``list[str]``, and code
+    written for it compares it with lists (``policy.model_label_set ==
+    metadata["label_set"]``). A plain tuple never equals a list, so such code
+    would silently get ``False``; a ``LabelSet`` equals a list holding the
+    same labels in the same order (as two lists would), and stays immutable
+    and hashable like any tuple.
+    """
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, list):
+            return tuple.__eq__(self, tuple(other))
+        return tuple.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    __hash__ = tuple.__hash__
+
+    def __repr__(self) -> str:
+        return f"LabelSet({list(self)!r})"
+
+
 def _frozen(value: Any) -> Any:
     if isinstance(value, list):
-        return tuple(value)
+        return LabelSet(value)  # the only list field is model_label_set
     if isinstance(value, dict):
         return MappingProxyType(value)
     return value
