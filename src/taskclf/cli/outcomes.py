@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 __all__ = [
     "bind_bundle_for",
     "disk_check_refusal",
+    "policy_file_kind",
     "previous_policy",
     "schema_refusal",
     "write_policy",
@@ -48,6 +49,28 @@ def previous_policy(ctx: Context) -> tuple[dict[str, Any] | None, str]:
         return None, "none"
     except PolicyValidationError:
         return None, "invalid"
+
+
+def policy_file_kind(ctx: Context) -> str:
+    """What stands at this run's policy path itself, looked at from inside TASKCLF_HOME.
+
+    Returns ``"file"``, ``"link"``, ``"folder"``, ``"other"`` or ``"nothing"``
+    (a link is not followed: it may be removed or replaced, never written through).
+
+    Raises:
+        CommandError: the path leads outside TASKCLF_HOME (``models/`` is a link
+            out of it, say), is too long, or loops; nothing was changed.
+    """
+    from taskclf.core.home import Home, HomePathError
+
+    home = Home.at(ctx.home)
+    try:
+        return home.entry_kind(home.display(ctx.policy_file))
+    except HomePathError as exc:
+        raise CommandError(
+            f"{ctx.display(ctx.policy_file)}: {exc.reason}; nothing was changed",
+            details={"file": str(ctx.policy_file)},
+        ) from exc
 
 
 def bind_bundle_for(

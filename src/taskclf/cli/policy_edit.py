@@ -28,7 +28,7 @@ from taskclf.cli.common import (
     default_stdin,
     home_relative,
 )
-from taskclf.cli.outcomes import disk_check_refusal, schema_refusal
+from taskclf.cli.outcomes import disk_check_refusal, policy_file_kind, schema_refusal
 from taskclf.cli.render import failure_lines, field_changes
 from taskclf.cli.terminal import terminal_text
 
@@ -88,7 +88,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     import tempfile
 
     live = ctx.policy_file
-    live_exists = _live_kind(ctx) != "nothing"
+    live_exists = policy_file_kind(ctx) != "nothing"
     if args.model_dir and live_exists:
         raise CommandError(
             f"--model-dir only seeds a new policy, and {ctx.display(live)} exists: change "
@@ -156,7 +156,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             return EXIT_INVALID
 
     try:
-        now = _live_kind(ctx)
+        now = policy_file_kind(ctx)
         changed = (now != "nothing") != live_exists or (live_exists and _read_live(ctx) != original)
     except CommandError:  # something that cannot be read now stands there
         changed = True
@@ -223,20 +223,6 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         policy=policy.to_dict(),
     )
     return EXIT_OK
-
-
-def _live_kind(ctx: Context) -> str:
-    """What stands at the policy path (``"nothing"`` when there is no policy)."""
-    from taskclf.core.home import Home, HomePathError
-
-    home = Home.at(ctx.home)
-    try:
-        return home.entry_kind(home.display(ctx.policy_file))
-    except HomePathError as exc:
-        raise CommandError(
-            f"{ctx.display(ctx.policy_file)}: {exc.reason}; nothing was written",
-            details={"file": str(ctx.policy_file)},
-        ) from exc
 
 
 def _read_live(ctx: Context) -> bytes:

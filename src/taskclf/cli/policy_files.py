@@ -24,6 +24,7 @@ from taskclf.cli.common import (
     stream_is_interactive,
 )
 from taskclf.cli.fallback import describe_fallback
+from taskclf.cli.outcomes import policy_file_kind
 from taskclf.core.layout import CANONICAL_TEMPLATE_PATH
 
 __all__ = ["DEFAULT_TEMPLATE_PATH", "register"]
@@ -122,7 +123,7 @@ def run_remove(args: argparse.Namespace, ctx: Context) -> int:
     """Delete the policy file after confirmation; say what inference uses now."""
     path = ctx.policy_file
     shown = ctx.display(path)
-    kind = _policy_file_kind(ctx)
+    kind = policy_file_kind(ctx)
     if kind == "nothing":
         ctx.out(f"No inference policy at {shown}; nothing to remove.")
         ctx.emit_json(True, removed=False, fallback=describe_fallback(ctx))
@@ -162,7 +163,7 @@ def run_init(args: argparse.Namespace, ctx: Context) -> int:
     from taskclf.core.inference_policy import write_inference_policy_starter_template
 
     shown = ctx.display(ctx.policy_file)
-    if _policy_file_kind(ctx) != "nothing" and not args.force:
+    if policy_file_kind(ctx) != "nothing" and not args.force:
         raise CommandError(
             f"{shown} already exists; not overwriting it. Pass --force to replace it with "
             "the starter template, or edit it instead",
@@ -182,25 +183,6 @@ def run_init(args: argparse.Namespace, ctx: Context) -> int:
     ctx.out("Easier: `taskclf policy create --model-dir models/<run_id>` fills them for you.")
     ctx.emit_json(True, written=True)
     return EXIT_OK
-
-
-def _policy_file_kind(ctx: Context) -> str:
-    """What stands at the policy path itself (a link is ``"link"``), from inside TASKCLF_HOME.
-
-    Raises:
-        CommandError: the path leads outside TASKCLF_HOME (``models/`` or the
-            file is a link out of it), is too long, or loops.
-    """
-    from taskclf.core.home import Home, HomePathError
-
-    home = Home.at(ctx.home)
-    try:
-        return home.entry_kind(home.display(ctx.policy_file))
-    except HomePathError as exc:
-        raise CommandError(
-            f"{ctx.display(ctx.policy_file)}: {exc.reason}; nothing was changed",
-            details={"file": str(ctx.policy_file)},
-        ) from exc
 
 
 def _is_stdout(output: Path | None) -> bool:
