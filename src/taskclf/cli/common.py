@@ -339,13 +339,15 @@ def add_location_options(parser: argparse.ArgumentParser, *, suppress: bool) -> 
     )
 
 
-def add_output_options(parser: argparse.ArgumentParser) -> None:
-    """Add ``--format`` for commands that report something."""
+def add_output_options(parser: argparse.ArgumentParser, *, github: bool = False) -> None:
+    """Add ``--format`` for commands that report something (``github`` where it applies)."""
+    choices = ("text", "json", "github") if github else ("text", "json")
+    extra = "; github: one GitHub Actions ::error annotation per problem" if github else ""
     parser.add_argument(
         "--format",
-        choices=("text", "json"),
+        choices=choices,
         default="text",
-        help="text for people (default) or one JSON object for scripts",
+        help=f"text for people (default) or one JSON object for scripts{extra}",
     )
 
 

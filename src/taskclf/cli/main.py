@@ -14,7 +14,7 @@ import sys
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 from taskclf import __version__
 from taskclf.cli import (
@@ -65,7 +65,7 @@ Where files live: --home DIR, else $TASKCLF_HOME, else the current folder."""
 
 def build_parser() -> argparse.ArgumentParser:
     """Build the complete ``taskclf`` argument parser (also used for the man page)."""
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="taskclf",
         description=wrap_description(_DESCRIPTION),
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -173,11 +173,57 @@ def _configure_logging(debug: bool) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` (default: the process arguments), run the command, return the exit code."""
     parser = build_parser()
+    arguments = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # --help, --version, or a usage error (code 2)
+        args = parser.parse_args(arguments)
+    except UsageError as exc:
+        return _report_usage_error(exc, arguments)
+    except SystemExit as exc:  # --help or --version
         return exc.code if isinstance(exc.code, int) else EXIT_INVALID
     return run(args, stdout=sys.stdout, stderr=sys.stderr)
+
+
+class UsageError(Exception):
+    """The command line is wrong: what argparse would print, and the parser that found it."""
+
+    def __init__(self, message: str, parser: argparse.ArgumentParser) -> None:
+        super().__init__(message)
+        self.message = message
+        self.parser = parser
+
+
+class CommandParser(argparse.ArgumentParser):
+    """``argparse.ArgumentParser`` whose usage errors are raised, so ``--format json`` can
+    report them as JSON (every subcommand's parser is one of these too)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message, self)
+
+
+def _report_usage_error(exc: UsageError, arguments: list[str]) -> int:
+    if _wants_json(arguments):
+        import json
+
+        prog = exc.parser.prog.removeprefix("taskclf ").strip()
+        document = {
+            "command": prog or "taskclf",
+            "ok": False,
+            "error": {"message": exc.message, "kind": "usage", "usage": exc.parser.format_usage()},
+        }
+        print(json.dumps(document, indent=2, ensure_ascii=False), file=sys.stdout)
+    else:
+        exc.parser.print_usage(sys.stderr)
+        print(terminal_text(f"{exc.parser.prog}: error: {exc.message}"), file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _wants_json(arguments: list[str]) -> bool:
+    for index, argument in enumerate(arguments):
+        if argument == "--format=json":
+            return True
+        if argument == "--format" and arguments[index + 1 : index + 2] == ["json"]:
+            return True
+    return False
 
 
 def entry_point() -> None:

@@ -68,7 +68,7 @@ def register(commands: Any, shared: argparse.ArgumentParser) -> None:
         action="store_true",
         help="check the schema only, not the model bundle and calibrator store on disk",
     )
-    add_output_options(validate)
+    add_output_options(validate, github=True)
     validate.set_defaults(handler=run_validate, command_name="policy validate")
 
 
@@ -84,7 +84,16 @@ class FileReport:
     failures: tuple[Any, ...] = ()
     disk_checked: bool = False
     store_method: str | None = None
+    read_position: tuple[int, int] | None = None
+    positions: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def where(self, pointer: str) -> tuple[int, int] | None:
+        """Line and column of ``pointer`` in the file (or of its nearest ancestor)."""
+        from taskclf.core.json_positions import position_of
+
+        found = position_of(self.positions, pointer)
+        return None if found is None else (found.line, found.column)
 
     @property
     def valid(self) -> bool:
@@ -106,10 +115,64 @@ class FileReport:
             "exists": self.exists,
             "valid": self.valid,
             "read_error": self.read_error,
-            "schema_errors": [issue.to_dict() for issue in self.issues],
+            "read_error_line": None if self.read_position is None else self.read_position[0],
+            "read_error_column": None if self.read_position is None else self.read_position[1],
+            "schema_errors": [
+                {**issue.to_dict(), **self._place(issue.pointer)} for issue in self.issues
+            ],
             "disk_checked": self.disk_checked,
-            "disk_check_failures": [failure.to_dict() for failure in self.failures],
+            "disk_check_failures": [
+                {**failure.to_dict(), **self._place(failure.pointer)} for failure in self.failures
+            ],
         }
+
+    def _place(self, pointer: str) -> dict[str, int | None]:
+        found = self.where(pointer)
+        return (
+            {"line": None, "column": None}
+            if found is None
+            else {
+                "line": found[0],
+                "column": found[1],
+            }
+        )
+
+    def annotations(self, shown: str) -> list[str]:
+        """One GitHub Actions ``::error`` workflow command per problem of the file."""
+        lines = []
+        if not self.exists:
+            lines.append(_annotation(shown, None, "taskclf: missing file", "does not exist"))
+        elif self.read_error is not None:
+            lines.append(
+                _annotation(shown, self.read_position, "taskclf: unreadable", self.read_error)
+            )
+        for issue in self.issues:
+            title = f"taskclf schema: {issue.keyword}"
+            lines.append(_annotation(shown, self.where(issue.pointer), title, str(issue)))
+        for failure in self.failures:
+            title = f"taskclf disk check: {failure.check}"
+            lines.append(
+                _annotation(
+                    shown,
+                    self.where(failure.pointer),
+                    title,
+                    f"{failure.pointer}: {failure.message}",
+                )
+            )
+        return lines
+
+
+def _annotation(file: str, where: tuple[int, int] | None, title: str, message: str) -> str:
+    # GitHub's workflow-command escaping: %, CR and LF in the message; also : and ,
+    # in property values.
+    def data(text: str) -> str:
+        return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+    def prop(text: str) -> str:
+        return data(text).replace(":", "%3A").replace(",", "%2C")
+
+    place = "" if where is None else f",line={where[0]},col={where[1]}"
+    return f"::error file={prop(file)}{place},title={prop(title)}::{data(message)}"
 
 
 def check_policy_file(
@@ -139,16 +202,38 @@ def check_policy_file(
         return report
     except PolicyFileError as exc:
         report.read_error = exc.reason
+        if exc.line is not None and exc.column is not None:
+            report.read_position = (exc.line, exc.column)
         return report
     except PolicySchemaError as exc:
         report.issues = exc.issues
+        report.positions = _positions_in(path, models_dir, home_policy)
         return report
     if disk_checks:
         report.disk_checked = True
         found = inspect_policy_artifacts(report.policy, Home.of_models_dir(models_dir))
         report.failures = found.failures
         report.store_method = None if found.store is None else found.store.method
+        if found.failures:
+            report.positions = _positions_in(path, models_dir, home_policy)
     return report
+
+
+def _positions_in(path: Path, models_dir: Path, home_policy: bool) -> dict[str, Any]:
+    """Where each value of the policy file stands (read again: only for reports of problems)."""
+    from taskclf.core.home import Home
+    from taskclf.core.json_positions import json_positions
+    from taskclf.core.jsonio import JSONFileError, read_file_bytes
+
+    try:
+        if home_policy:
+            home = Home.of_models_dir(models_dir)
+            data = home.read_bytes(home.display(path))
+        else:
+            data = read_file_bytes(path)
+        return dict(json_positions(data.decode("utf-8")))
+    except (OSError, JSONFileError, UnicodeDecodeError):
+        return {}  # changed meanwhile: the report still has every pointer
 
 
 def run_show(args: argparse.Namespace, ctx: Context) -> int:
@@ -208,8 +293,15 @@ def run_validate(args: argparse.Namespace, ctx: Context) -> int:
         )
         for path, models_dir in targets
     ]
+    if ctx.output_format == "github":
+        for report in reports:
+            shown = str(report.file) if args.files else ctx.display(report.file)
+            for line in report.annotations(shown):
+                ctx.out(line)
     for report in reports:
         shown = str(report.file) if args.files else ctx.display(report.file)
+        if ctx.output_format == "github":
+            continue
         if report.valid:
             checked = "schema" if not report.disk_checked else "schema and disk checks"
             ctx.out(f"{shown}: ok ({checked})")

@@ -88,7 +88,7 @@ _shtab_taskclf___models_dir_COMPGEN=_shtab_compgen_dirs
 
 _shtab_taskclf_policy_create___format_choices=(text json)
 _shtab_taskclf_policy_show___format_choices=(text json)
-_shtab_taskclf_policy_validate___format_choices=(text json)
+_shtab_taskclf_policy_validate___format_choices=(text json github)
 _shtab_taskclf_policy_edit___format_choices=(text json)
 _shtab_taskclf_policy_set___format_choices=(text json)
 _shtab_taskclf_policy_diff___format_choices=(text json)

@@ -90,7 +90,7 @@ complete -c taskclf -n '_shtab_taskclf_using policy validate' -l home -xka "(__f
 complete -c taskclf -n '_shtab_taskclf_using policy validate' -l models-dir -xka "(__fish_complete_directories)" -d 'the models folder holding inference_policy.json (default: HOME/models)'
 complete -c taskclf -n '_shtab_taskclf_using policy validate' -l debug -d 'show a traceback when something unexpected fails'
 complete -c taskclf -n '_shtab_taskclf_using policy validate' -l no-disk-checks -d 'check the schema only, not the model bundle and calibrator store on disk'
-complete -c taskclf -n '_shtab_taskclf_using policy validate' -l format -xka "text json" -d 'text for people (default) or one JSON object for scripts'
+complete -c taskclf -n '_shtab_taskclf_using policy validate' -l format -xka "text json github" -d 'text for people (default) or one JSON object for scripts; github: one GitHub Actions ::error annotation per problem'
 complete -c taskclf -n '_shtab_taskclf_using policy validate; and test $_shtab_taskclf_npos -ge 0' -ka "(__fish_complete_path (commandline -ct))" -d 'policy files to check (default: the current policy)'
 complete -c taskclf -n '_shtab_taskclf_using policy; and test $_shtab_taskclf_npos -eq 0' -a edit -d 'Open models/inference_policy.json in your editor ($VISUAL, else $EDITOR, else'
 complete -c taskclf -n '_shtab_taskclf_using policy edit' -s h -l help -d 'show this help message and exit'

@@ -40,10 +40,19 @@ class PolicyValidationError(Exception):
 class PolicyFileError(PolicyValidationError):
     """A policy file exists but cannot be read or is not acceptable JSON."""
 
-    def __init__(self, path: Path, reason: str) -> None:
-        super().__init__(f"{path}: {reason}", {"file": str(path), "reason": reason})
+    def __init__(
+        self, path: Path, reason: str, *, line: int | None = None, column: int | None = None
+    ) -> None:
+        details: dict[str, Any] = {"file": str(path), "reason": reason}
+        if line is not None:
+            details.update(line=line, column=column)
+        super().__init__(f"{path}: {reason}", details)
         self.path = path
         self.reason = reason
+        self.line = line
+        """Where a JSON syntax error is (1-based line), else ``None``."""
+        self.column = column
+        """Where a JSON syntax error is (1-based column), else ``None``."""
 
 
 class PolicySchemaError(PolicyValidationError):

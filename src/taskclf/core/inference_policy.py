@@ -461,7 +461,7 @@ def _parse_policy(data: bytes, path: str) -> InferencePolicy | PolicyValidationE
     try:
         document = parse_json_bytes(data, source=path)
     except JSONFileError as exc:
-        return PolicyFileError(Path(path), exc.reason)
+        return PolicyFileError(Path(path), exc.reason, line=exc.line, column=exc.column)
     try:
         return InferencePolicy.from_dict(document)  # validates exactly once
     except PolicySchemaError as exc:

@@ -59,10 +59,16 @@ class JSONFileError(Exception):
     a person can act on.
     """
 
-    def __init__(self, path: Path | str, reason: str) -> None:
+    def __init__(
+        self, path: Path | str, reason: str, *, line: int | None = None, column: int | None = None
+    ) -> None:
         super().__init__(f"{path}: {reason}")
         self.path = Path(path)
         self.reason = reason
+        self.line = line
+        """For a JSON syntax error, the line where it is (1-based); else ``None``."""
+        self.column = column
+        """For a JSON syntax error, the column where it is (1-based); else ``None``."""
 
 
 def read_file_bytes(path: str | Path, *, max_bytes: int = MAX_JSON_BYTES) -> bytes:
@@ -223,7 +229,10 @@ def parse_json_bytes(data: bytes, *, source: Path | str) -> Any:
         document = _strict_decoder().decode(text)
     except json.JSONDecodeError as exc:
         raise JSONFileError(
-            source, f"is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+            source,
+            f"is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+            line=exc.lineno,
+            column=exc.colno,
         ) from exc
     except _RejectedJSON as exc:
         raise JSONFileError(source, f"is not valid JSON: {exc}") from exc

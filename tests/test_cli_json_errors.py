@@ -1,0 +1,53 @@
+"""``--format json`` answers in JSON even when the command line itself is wrong."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from test_cli_support import run_cli
+
+
+class TestUsageErrorsAsJson:
+    """A usage error with --format json is one JSON object on stdout and exit code 2."""
+
+    @pytest.mark.parametrize(
+        ("args", "command", "words"),
+        [
+            (["policy", "create", "--format", "json"], "policy create", "--model-dir"),
+            (["policy", "validate", "--format=json", "--bogus"], "taskclf", "--bogus"),
+            (
+                [
+                    "policy",
+                    "create",
+                    "--model-dir",
+                    "m",
+                    "--reject-threshold",
+                    "2",
+                    "--format",
+                    "json",
+                ],
+                "policy create",
+                "--reject-threshold",
+            ),
+            (["model", "list", "--format", "json", "--schema-hash"], "model list", "expected"),
+        ],
+    )
+    def test_json_object(self, home: Path, args: list[str], command: str, words: str) -> None:
+        result = run_cli(*args, cwd=home)
+        assert result.code == 2
+        assert result.stderr == ""
+        report = result.json()
+        assert report["command"] == command and report["ok"] is False
+        assert report["error"]["kind"] == "usage"
+        assert words in report["error"]["message"]
+        assert report["error"]["usage"].startswith("usage: taskclf")
+
+    def test_text_mode_is_argparse_as_usual(self, home: Path) -> None:
+        result = run_cli("policy", "create", cwd=home)
+        assert result.code == 2 and result.stdout == ""
+        assert result.stderr.startswith("usage: taskclf policy create")
+        assert result.stderr.rstrip().endswith(
+            "taskclf policy create: error: the following arguments are required: --model-dir"
+        )
