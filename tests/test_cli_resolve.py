@@ -394,10 +394,8 @@ class TestPolicyFallbacks:
         # Threshold and calibration come from the code defaults, never half from the policy.
         assert (resolved["step"], resolved["model_dir"]) == ("best-model", "models/run_001")
         assert resolved["reject_threshold"] == 0.55
-        assert (resolved["calibrator_store_dir"], resolved["calibration_method"]) == (
-            None,
-            "identity",
-        )
+        assert (resolved["calibrator_store_dir"], resolved["calibration_method"]) == (None, None)
+        assert (resolved["calibration"], resolved["calibration_method_from"]) == ("identity", None)
         assert resolved["policy"] is None
         assert [f"{e['step']}: {e['reason']}" for e in resolved["trail"]] == [
             NO_OVERRIDE,
@@ -744,7 +742,9 @@ class TestJsonOutput:
 
         assert resolved["step"] == "best-model"
         assert resolved["policy"] is None
-        assert resolved["calibration_method"] == "identity"
+        assert resolved["calibration_method"] is None
+        assert resolved["calibration"] == "identity"
+        assert resolved["policy_per_user_reject_thresholds"] is None
         assert resolved["calibrator_store_dir"] is None
         assert [(e["step"], e["code"]) for e in resolved["trail"]] == [
             ("override", "not-given"),

@@ -69,8 +69,13 @@ class TestOriginalFiles:
             home / "models" / "inference_policy.json",
         )
         config = run_cli("policy", "resolve", "--format", "json", cwd=home).json()["resolved"]
-        # store.json of the example store says "temperature".
+        # store.json of the example store says "temperature"; the policy says null.
         assert config["calibration_method"] == "temperature"
+        assert config["calibration_method_from"] == "store.json"
+        assert config["policy"]["calibration_method"] is None
+        # The original writes no per_user_reject_thresholds here: reported as the policy has it.
+        assert config["policy_per_user_reject_thresholds"] is None
+        assert config["per_user_reject_thresholds"] == {}
 
 
 class TestDiskCheckDetails:

@@ -239,8 +239,25 @@ class ResolvedInferenceConfig:
             return self.reject_threshold
         return self.per_user_reject_thresholds.get(user_id, self.reject_threshold)
 
+    def _method_origin(self) -> str | None:
+        """Where ``calibration_method`` came from: ``None`` for identity calibration."""
+        if self.calibrator_store_dir is None:
+            return None
+        if self.policy is not None and self.policy.calibration_method is not None:
+            return "policy"
+        return "store.json"
+
     def to_dict(self) -> dict[str, Any]:
-        """Plain-data form, as used by ``--format json`` output."""
+        """Plain-data form, as used by ``--format json`` output.
+
+        ``calibration_method`` is ``null`` without a calibrator store (as in a
+        policy); ``calibration`` names what is applied (``"identity"``,
+        ``"temperature"``, ...) and ``calibration_method_from`` where the method
+        came from (``"policy"``, ``"store.json"``, or ``null``).
+        ``per_user_reject_thresholds`` is what inference applies (``{}`` for
+        none); ``policy_per_user_reject_thresholds`` is the policy's own value
+        (``null`` when the policy has none).
+        """
         return {
             "step": str(self.step),
             "models_dir": str(self.models_dir),
@@ -255,7 +272,18 @@ class ResolvedInferenceConfig:
             "calibrator_store_path": (
                 None if self.calibrator_store_path is None else str(self.calibrator_store_path)
             ),
-            "calibration_method": self.calibration_method,
+            # JSON says "no calibrator" with null, as a policy does, and says in
+            # words which calibration is applied and where the method came from.
+            "calibration_method": (
+                None if self.calibration_method == IDENTITY_CALIBRATION else self.calibration_method
+            ),
+            "calibration": self.calibration_method or "the store's (store.json names none)",
+            "calibration_method_from": self._method_origin(),
+            "policy_per_user_reject_thresholds": (
+                None
+                if self.policy is None or self.policy.per_user_reject_thresholds is None
+                else dict(self.policy.per_user_reject_thresholds)
+            ),
             "policy": None if self.policy is None else self.policy.to_dict(),
             "trail": [entry.to_dict() for entry in self.trail],
             "metadata": thaw_json(self.metadata),
