@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -51,3 +52,31 @@ class TestUsageErrorsAsJson:
         assert result.stderr.rstrip().endswith(
             "taskclf policy create: error: the following arguments are required: --model-dir"
         )
+
+
+class TestEnvelope:
+    """``policy template`` and ``policy schema`` answer in the same envelope as every command."""
+
+    def test_template(self, tmp_path: Path) -> None:
+        result = run_cli("policy", "template", "--format", "json", cwd=tmp_path)
+        report = result.json()
+        assert (report["command"], report["ok"], report["written"]) == (
+            "policy template",
+            True,
+            False,
+        )
+        text = run_cli("policy", "template", cwd=tmp_path).stdout
+        assert report["template"] == json.loads(text)
+
+    def test_schema_and_list(self, tmp_path: Path) -> None:
+        report = run_cli(
+            "policy", "schema", "score_row.v1", "--format", "json", cwd=tmp_path
+        ).json()
+        assert (report["command"], report["name"], report["bundled"]) == (
+            "policy schema",
+            "score_row.v1",
+            False,
+        )
+        assert report["schema"]["$id"].endswith("score_row.v1.json")
+        names = run_cli("policy", "schema", "--list", "--format", "json", cwd=tmp_path).json()
+        assert "inference_policy.v1" in names["names"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +117,7 @@ def register(commands: Any, shared: argparse.ArgumentParser) -> None:
         type=Path,
         help="write it to FILE instead (atomically; - is standard output)",
     )
+    add_output_options(schema)
     schema.set_defaults(handler=run_schema, command_name="policy schema", needs_home=False)
 
 
@@ -197,7 +199,10 @@ def run_template(args: argparse.Namespace, ctx: Context) -> int:
     if args.check:
         return _check_template(ctx, args.output or DEFAULT_TEMPLATE_PATH, rendered)
     if args.output is None or _is_stdout(args.output):
-        print(rendered, end="", file=ctx.stdout)
+        if ctx.json:  # the template inside the envelope every command's JSON has
+            ctx.emit_json(True, written=False, template=json.loads(rendered))
+        else:
+            ctx.stdout.write(rendered)
         return EXIT_OK
     from taskclf.core.atomic import write_text_atomic
 
@@ -252,7 +257,8 @@ def run_schema(args: argparse.Namespace, ctx: Context) -> int:
 
     names = [file.removesuffix(".json") for file in schema_names()]
     if args.list:
-        print("\n".join(names), file=ctx.stdout)
+        ctx.out("\n".join(names))
+        ctx.emit_json(True, names=names)
         return EXIT_OK
     if args.name not in names:
         raise CommandError(
@@ -262,19 +268,21 @@ def run_schema(args: argparse.Namespace, ctx: Context) -> int:
         )
     file = args.name + ".json"
     if args.bundled:
-        import json
-
         from taskclf.core.schema_bundle import bundle_schema
 
         text = json.dumps(bundle_schema(file), indent=2, ensure_ascii=False) + "\n"
     else:
         text = schema_text(file)
     if args.output is None or _is_stdout(args.output):
-        print(text, end="", file=ctx.stdout)
+        if ctx.json:  # the schema inside the envelope every command's JSON has
+            ctx.emit_json(True, name=args.name, bundled=bool(args.bundled), schema=json.loads(text))
+        else:
+            ctx.stdout.write(text)
         return EXIT_OK
     from taskclf.core.atomic import write_text_atomic
 
     write_text_atomic(args.output, text)
     what = "policy" if args.name == _DEFAULT_SCHEMA else args.name
-    print(f"Wrote the {what} schema to {args.output}.", file=ctx.stdout)
+    ctx.out(f"Wrote the {what} schema to {args.output}.")
+    ctx.emit_json(True, name=args.name, file=str(args.output), written=True)
     return EXIT_OK

@@ -198,6 +198,7 @@ complete -c taskclf -n '_shtab_taskclf_using policy schema' -l debug -d 'show a 
 complete -c taskclf -n '_shtab_taskclf_using policy schema' -l list -d 'list the names of every schema'
 complete -c taskclf -n '_shtab_taskclf_using policy schema' -l bundled -d 'inline every $ref to another file (self-contained)'
 complete -c taskclf -n '_shtab_taskclf_using policy schema' -l output -xka "(__fish_complete_path (commandline -ct))" -d 'write it to FILE instead (atomically; - is standard output)'
+complete -c taskclf -n '_shtab_taskclf_using policy schema' -l format -xka "text json" -d 'text for people (default) or one JSON object for scripts'
 complete -c taskclf -n '_shtab_taskclf_using policy schema; and test $_shtab_taskclf_npos -eq 0' -ka "active_pointer.v1 calibrator.v1 calibrator_store.v1 inference_policy.v1 model_metadata.v1 model_metrics.v1 policy_history_record.v1 score_row.v1" -d 'which schema (default: inference_policy.v1); see --list'
 complete -c taskclf -n '_shtab_taskclf_using; and test $_shtab_taskclf_npos -eq 0' -a model -d 'Work with the model bundles in models/ (one folder per bundle, holding'
 complete -c taskclf -n '_shtab_taskclf_using model' -s h -l help -d 'show this help message and exit'

@@ -241,6 +241,7 @@ _shtab_taskclf_policy_schema_options=(
   "--list[list the names of every schema]"
   "--bundled[inline every \$ref to another file (self-contained)]"
   "--output[write it to FILE instead (atomically\; - is standard output)]:FILE:_files"
+  "--format[text for people (default) or one JSON object for scripts]:format:(text json)"
   ":which schema (default\: inference_policy.v1)\; see --list:(active_pointer.v1 calibrator.v1 calibrator_store.v1 inference_policy.v1 model_metadata.v1 model_metrics.v1 policy_history_record.v1 score_row.v1)"
 )
 
