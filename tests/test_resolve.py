@@ -440,7 +440,7 @@ class TestFieldOverrides:
             step=ResolutionStep.POLICY,
             code=TrailCode.OVERRIDDEN,
             reason="reject_threshold 0.4 from the override replaces 0.62 from the policy; "
-            "the policy's per-user thresholds (1 users) are not used",
+            "the policy's per-user thresholds (1 user) are not used",
         )
         assert not config.trail[-1].skipped
 

@@ -252,7 +252,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         ctx.out(f"The existing {shown} is invalid; the tuned policy replaces it.")
     if args.write_policy:
         write_policy(ctx, policy)
-        ctx.out(f"Wrote {shown}" + ("" if previous is None else f" ({len(changes)} changes):"))
+        count = f"{len(changes)} change{'' if len(changes) == 1 else 's'}"
+        ctx.out(f"Wrote {shown}" + ("" if previous is None else f" ({count}):"))
     else:
         ctx.out(f"Would write {shown} (pass --write-policy to write it):")
         ctx.out(policy.to_json().rstrip("\n"))

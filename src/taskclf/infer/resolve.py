@@ -664,7 +664,8 @@ def _finish(
             f"{threshold} from {origin}"
         )
         if per_user:
-            reason += f"; the policy's per-user thresholds ({len(per_user)} users) are not used"
+            users = f"{len(per_user)} user{'' if len(per_user) == 1 else 's'}"
+            reason += f"; the policy's per-user thresholds ({users}) are not used"
         trail.append(TrailEntry(step=choice.step, code=TrailCode.OVERRIDDEN, reason=reason))
         threshold, per_user = float(threshold_override), {}
     if store_override is not None:
