@@ -464,6 +464,11 @@ class TestInvalidEdits:
             "of 1 (expected a probability between 0 and 1)"
         ]
         assert Path(report["kept_copy"]).exists()
+        # The same structure as policy validate's report, with where the problem is.
+        (error,) = report["report"]["schema_errors"]
+        assert (error["pointer"], error["keyword"]) == ("/reject_threshold", "maximum")
+        kept = Path(report["kept_copy"]).read_text("utf-8").splitlines()
+        assert kept[error["line"] - 1][error["column"] - 1 :].startswith('"reject_threshold"')
         # The conversation goes to stderr, so stdout stays one JSON document.
         assert PROMPT in result.stderr
         assert _live(home).read_bytes() == policy

@@ -29,7 +29,8 @@ from taskclf.cli.common import (
     home_relative,
 )
 from taskclf.cli.outcomes import disk_check_refusal, policy_file_kind, schema_refusal
-from taskclf.cli.render import failure_lines, field_changes
+from taskclf.cli.policy_inspect import FileReport
+from taskclf.cli.render import field_changes
 from taskclf.cli.terminal import terminal_text
 
 if TYPE_CHECKING:
@@ -129,8 +130,9 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             say(f"Cancelled: the copy was emptied; {ctx.display(live)} was not modified.")
             ctx.emit_json(True, written=False, outcome="cancelled", seeded_from=seeded_from)
             return EXIT_OK
-        problems, policy = _check_copy(copy, edited, ctx, disk=not args.no_validate_disk)
-        if policy is not None and not problems:
+        report, policy = _check_copy(copy, edited, ctx, disk=not args.no_validate_disk)
+        problems = report.lines(ctx.display(live))
+        if policy is not None and report.valid:
             break
         say(
             f"The edited policy is not valid ({len(problems)} problem"
@@ -151,6 +153,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
                 outcome="aborted",
                 kept_copy=str(copy),
                 problems=problems,
+                report=report.to_dict(),  # structured as policy validate's
                 error={"message": "the edited policy is not valid", "details": {}},
             )
             return EXIT_INVALID
@@ -331,26 +334,34 @@ def _run_editor(editor: list[str], copy: Path) -> str | None:
 
 def _check_copy(
     copy: Path, edited: bytes, ctx: Context, *, disk: bool
-) -> tuple[list[str], InferencePolicy | None]:
-    from taskclf.core.inference_policy import (
-        InferencePolicy,
-        PolicySchemaError,
-        check_policy_artifacts,
-    )
+) -> tuple[FileReport, InferencePolicy | None]:
+    """Check the edited bytes as ``policy validate`` checks a file; the same report comes back."""
+    from taskclf.core.home import Home
+    from taskclf.core.inference_policy import InferencePolicy, PolicySchemaError
+    from taskclf.core.json_positions import json_positions
     from taskclf.core.jsonio import JSONFileError, parse_json_bytes
+    from taskclf.core.policy_checks import inspect_policy_artifacts
 
-    shown = ctx.display(ctx.policy_file)
+    report = FileReport(file=ctx.policy_file)
     try:
-        document = parse_json_bytes(edited, source=shown)
+        document = parse_json_bytes(edited, source=ctx.display(ctx.policy_file))
         policy = InferencePolicy.from_dict(document)
     except JSONFileError as exc:
-        return [str(exc)], None
+        report.read_error = exc.reason
+        if exc.line is not None and exc.column is not None:
+            report.read_position = (exc.line, exc.column)
+        return report, None
     except PolicySchemaError as exc:
-        return [f"{shown}::{issue}" for issue in exc.issues], None
-    if not disk:
-        return [], policy
-    failures = check_policy_artifacts(policy, ctx.models_dir)
-    return failure_lines(shown, failures), policy
+        report.issues = exc.issues
+        report.positions = dict(json_positions(edited.decode("utf-8")))
+        return report, None
+    report.policy = policy
+    if disk:
+        report.disk_checked = True
+        report.failures = inspect_policy_artifacts(policy, Home.at(ctx.home)).failures
+        if report.failures:
+            report.positions = dict(json_positions(edited.decode("utf-8")))
+    return report, policy
 
 
 def _seed_policy(ctx: Context, model_dir_arg: str | None) -> tuple[str, bytes]:
