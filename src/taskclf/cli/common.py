@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from taskclf.cli.entry import OutputUnavailable
+from taskclf.cli.output import OutputUnavailable
 from taskclf.cli.terminal import json_terminal_text, terminal_text
 
 __all__ = [

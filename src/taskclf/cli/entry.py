@@ -1,33 +1,41 @@
 """The console script's entry point: Ctrl-C, a closed reader and a closed stdout, handled.
 
-This module imports nothing but :mod:`os` and :mod:`sys` (both loaded with the
-interpreter), and imports the command line itself inside :func:`entry_point`,
-so that Ctrl-C at any moment once taskclf's code runs ends with one line and
-exit code 130, never a traceback. (Ctrl-C in the few milliseconds before
-that, while the interpreter itself and pip's script wrapper start, is
-Python's own to report.)
+Its first statement takes over SIGINT with the C-level :mod:`_signal` (no
+import of :mod:`enum` or anything else first): from then on a Ctrl-C is only
+noted, and :func:`entry_point` turns it into one line and exit code 130 once
+it is inside its own ``try``. So Ctrl-C at any moment once taskclf's code runs
+ends quietly, never with a traceback. (A Ctrl-C in the milliseconds before,
+while the interpreter itself and pip's script wrapper start, is Python's own
+to report.) Only the console script and ``python -m taskclf`` import this
+module: importing it changes how the process handles SIGINT.
 """
 
-from __future__ import annotations
+import _signal  # type: ignore[import-not-found]  # the C module signal wraps: no enum import
 
-import contextlib
-import os
-import sys
+_interrupts: list[int] = []
 
-__all__ = ["EXIT_INTERRUPTED", "OutputUnavailable", "entry_point"]
+
+def _note_interrupt(signum: int, frame: object) -> None:
+    _interrupts.append(signum)
+
+
+_signal.signal(_signal.SIGINT, _note_interrupt)
+
+import os  # noqa: E402  (after SIGINT is taken over, on purpose)
+import sys  # noqa: E402
+
+__all__ = ["EXIT_INTERRUPTED", "entry_point"]
 
 EXIT_INTERRUPTED = 130
 """The shell's code for "stopped by Ctrl-C" (128 + SIGINT)."""
-
-
-class OutputUnavailable(OSError):
-    """Standard output is closed, or writing to it failed (a full disk, say)."""
 
 
 class _ClosedStdout:
     """Stands in for ``sys.stdout`` when the process started with it closed (``>&-``)."""
 
     def write(self, text: str) -> int:
+        from taskclf.cli.output import OutputUnavailable
+
         raise OutputUnavailable(9, "standard output is closed")
 
     def flush(self) -> None:
@@ -42,7 +50,13 @@ def entry_point() -> None:
     if sys.stdout is None:
         sys.stdout = _ClosedStdout()  # type: ignore[unused-ignore,assignment]
     try:
+        # Ctrl-C raises KeyboardInterrupt again from here on (inside the try),
+        # and one noted before now counts as if it came now.
+        _signal.signal(_signal.SIGINT, _signal.default_int_handler)
+        if _interrupts:
+            raise KeyboardInterrupt
         from taskclf.cli.main import main
+        from taskclf.cli.output import OutputUnavailable
 
         code = main()
         try:
@@ -57,7 +71,9 @@ def entry_point() -> None:
         # e.g. `taskclf policy schema | head`: the reader left; that is not an error.
         _silence_stdout()
         code = 0
-    except OutputUnavailable as exc:  # stdout closed or full: the work done stays done
+    except OSError as exc:  # OutputUnavailable: stdout closed or full; the work stays done
+        if type(exc).__name__ != "OutputUnavailable":
+            raise
         _silence_stdout()
         reason = exc.strerror or str(exc)
         code = _say(
@@ -66,17 +82,17 @@ def entry_point() -> None:
             1,
         )
     # From here on Ctrl-C changes nothing: the outcome is decided.
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _signal.signal(_signal.SIGINT, _signal.SIG_IGN)
     sys.exit(code)
 
 
 def _say(message: str, code: int) -> int:
     stream = sys.stderr
     if stream is not None:
-        with contextlib.suppress(OSError, ValueError):
+        try:  # noqa: SIM105  (contextlib is not imported here: it costs start-up)
             print(f"taskclf: {message}", file=stream, flush=True)
+        except (OSError, ValueError):
+            pass
     return code
 
 

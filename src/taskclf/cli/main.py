@@ -40,7 +40,7 @@ from taskclf.cli.common import (
     run_command,
     wrap_description,
 )
-from taskclf.cli.entry import OutputUnavailable
+from taskclf.cli.output import OutputUnavailable
 from taskclf.cli.terminal import terminal_text
 
 __all__ = ["build_parser", "entry_point", "main", "run"]

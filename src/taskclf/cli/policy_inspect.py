@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from taskclf.cli.common import (
     EXIT_INVALID,
@@ -16,6 +17,10 @@ from taskclf.cli.common import (
 )
 from taskclf.cli.fallback import describe_fallback
 from taskclf.cli.render import failure_lines, issue_lines, policy_summary
+
+if TYPE_CHECKING:
+    from taskclf.core.home import Home
+    from taskclf.core.policy_checks import ArtifactCache
 
 __all__ = ["FileReport", "check_policy_file", "register"]
 
@@ -62,6 +67,12 @@ def register(commands: Any, shared: argparse.ArgumentParser) -> None:
         nargs="*",
         metavar="FILE",
         help="policy files to check (default: the current policy)",
+    )
+    validate.add_argument(
+        "--files-from",
+        metavar="LIST",
+        help="also check the files named in LIST, one path per line (- reads standard input): "
+        "for more files than a command line holds",
     )
     validate.add_argument(
         "--no-disk-checks",
@@ -175,8 +186,60 @@ def _annotation(file: str, where: tuple[int, int] | None, title: str, message: s
     return f"::error file={prop(file)}{place},title={prop(title)}::{data(message)}"
 
 
+@functools.lru_cache(maxsize=1024)
+def _home_of(models_dir: str) -> Home:
+    # One validate run may check thousands of files in one folder: the home
+    # of each folder is resolved once.
+    from taskclf.core.home import Home
+
+    return Home.of_models_dir(models_dir)
+
+
+_MAX_LISTED_NAME = 4096  # bytes: longer than any path the system accepts
+
+
+def _listed_files(source: str) -> list[str]:
+    """The paths listed in ``source`` (a file, or ``-`` for standard input), one per line.
+
+    Raises:
+        CommandError: the list cannot be read, or a line is longer than any path.
+    """
+    import sys
+
+    from taskclf.cli.common import CommandError
+
+    try:
+        stream = (
+            sys.stdin if source == "-" else open(source, encoding="utf-8", errors="surrogateescape")  # noqa: SIM115
+        )
+    except OSError as exc:
+        raise CommandError(f"--files-from {source}: {exc.strerror or exc}") from exc
+    names: list[str] = []
+    try:
+        for number, line in enumerate(iter(lambda: stream.readline(_MAX_LISTED_NAME + 2), ""), 1):
+            name = line.removesuffix("\n").removesuffix("\r")
+            if len(name.encode("utf-8", "surrogateescape")) > _MAX_LISTED_NAME:
+                raise CommandError(
+                    f"--files-from {source}: line {number} is longer than any path "
+                    f"({_MAX_LISTED_NAME} bytes); give one path per line"
+                )
+            if name.strip():
+                names.append(name)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CommandError(f"--files-from {source}: cannot be read ({exc})") from exc
+    finally:
+        if stream is not sys.stdin:
+            stream.close()
+    return names
+
+
 def check_policy_file(
-    path: Path, models_dir: Path, *, disk_checks: bool, home_policy: bool = False
+    path: Path,
+    models_dir: Path,
+    *,
+    disk_checks: bool,
+    home_policy: bool = False,
+    cache: ArtifactCache | None = None,
 ) -> FileReport:
     """Read ``path`` as a policy and check it; never raises for bad content.
 
@@ -185,7 +248,6 @@ def check_policy_file(
     refused), as inference reads it. A FILE named on the command line is read
     where it is.
     """
-    from taskclf.core.home import Home
     from taskclf.core.inference_policy import (
         PolicyFileError,
         PolicySchemaError,
@@ -194,6 +256,8 @@ def check_policy_file(
     )
     from taskclf.core.policy_checks import inspect_policy_artifacts
 
+    if not disk_checks and not home_policy:
+        return _schema_report(path)
     report = FileReport(file=path)
     try:
         report.policy = read_policy_of(models_dir) if home_policy else read_inference_policy(path)
@@ -211,11 +275,43 @@ def check_policy_file(
         return report
     if disk_checks:
         report.disk_checked = True
-        found = inspect_policy_artifacts(report.policy, Home.of_models_dir(models_dir))
+        found = inspect_policy_artifacts(report.policy, _home_of(str(models_dir)), cache=cache)
         report.failures = found.failures
         report.store_method = None if found.store is None else found.store.method
         if found.failures:
             report.positions = _positions_in(path, models_dir, home_policy)
+    return report
+
+
+def _schema_report(path: Path) -> FileReport:
+    """The schema check of a file: read, strictly parsed, validated; no policy object built.
+
+    For a document read from a file, the schema's answer is the typed
+    facade's (a parsed file cannot hold what only a Python caller can pass),
+    so checking thousands of files needs no facade.
+    """
+    from taskclf.core.inference_policy import validate_policy_document
+    from taskclf.core.jsonio import JSONFileError, parse_json_bytes, read_file_bytes
+
+    report = FileReport(file=path)
+    try:
+        data = read_file_bytes(path)
+        document = parse_json_bytes(data, source=path)
+    except FileNotFoundError:
+        report.exists = False
+        return report
+    except JSONFileError as exc:
+        report.read_error = exc.reason
+        if exc.line is not None and exc.column is not None:
+            report.read_position = (exc.line, exc.column)
+        return report
+    report.issues = validate_policy_document(document)
+    if report.issues:
+        from taskclf.core.json_positions import json_positions
+
+        report.positions = dict(json_positions(data.decode("utf-8")))
+    else:
+        report.policy = document
     return report
 
 
@@ -282,24 +378,38 @@ def run_show(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def run_validate(args: argparse.Namespace, ctx: Context) -> int:
-    """Validate every FILE (default: the current policy); exit 1 when any fails."""
-    if args.files:
-        targets = [(Path(name), Path(name).absolute().parent) for name in args.files]
+    """Validate every FILE (default: the current policy); exit 1 when any fails.
+
+    One run reads each bundle and store once, however many files name it.
+    """
+    from taskclf.core.policy_checks import ArtifactCache
+
+    names = list(args.files)
+    if args.files_from is not None:
+        names += _listed_files(args.files_from)
+    explicit = bool(names) or args.files_from is not None
+    if explicit:
+        targets = [(Path(name), Path(name).absolute().parent) for name in names]
     else:
         targets = [(ctx.policy_file, ctx.models_dir)]
+    cache = ArtifactCache()
     reports = [
         check_policy_file(
-            path, models_dir, disk_checks=not args.no_disk_checks, home_policy=not args.files
+            path,
+            models_dir,
+            disk_checks=not args.no_disk_checks,
+            home_policy=not explicit,
+            cache=cache,
         )
         for path, models_dir in targets
     ]
     if ctx.output_format == "github":
         for report in reports:
-            shown = str(report.file) if args.files else ctx.display(report.file)
+            shown = str(report.file) if explicit else ctx.display(report.file)
             for line in report.annotations(shown):
                 ctx.out(line)
     for report in reports:
-        shown = str(report.file) if args.files else ctx.display(report.file)
+        shown = str(report.file) if explicit else ctx.display(report.file)
         if ctx.output_format == "github":
             continue
         if report.valid:
@@ -313,7 +423,7 @@ def run_validate(args: argparse.Namespace, ctx: Context) -> int:
     ctx.out(summary)
     ctx.emit_json(
         failed == 0,
-        policy_file=None if args.files else str(ctx.policy_file),
+        policy_file=None if explicit else str(ctx.policy_file),
         files=[report.to_dict() for report in reports],
         summary={"checked": len(reports), "valid": len(reports) - failed, "invalid": failed},
     )

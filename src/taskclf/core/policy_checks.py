@@ -16,7 +16,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Protocol
 
@@ -35,6 +35,7 @@ from taskclf.core.home import Home, HomePathError
 from taskclf.core.schemas import CALIBRATOR_SCHEMA
 
 __all__ = [
+    "ArtifactCache",
     "PolicyArtifacts",
     "PolicyFields",
     "check_policy_artifacts",
@@ -131,34 +132,82 @@ def inspect_policy_artifacts(
     *,
     metadata: ModelMetadata | None = None,
     store: CalibratorStore | None = None,
+    cache: ArtifactCache | None = None,
 ) -> PolicyArtifacts:
     """Run every check of :func:`validate_policy` in ``home``; return documents and failures.
 
     ``metadata`` and ``store`` are documents the caller has just read (through
     ``home``) from the policy's bundle and store folders; they are used as
-    they are instead of being read a second time.
+    they are instead of being read a second time. ``cache`` (an
+    :class:`ArtifactCache`) lets one run check many policies reading each
+    bundle and store once.
     """
     failures: list[DiskCheckFailure] = []
     if metadata is None:
-        found = _read(_BUNDLE, policy.model_dir, home, failures)
+        found = _cached(cache, ("bundle", home, policy.model_dir), failures, _BUNDLE, home)
         metadata = found if isinstance(found, ModelMetadata) else None
     if metadata is not None:
         _check_bundle_matches(policy, metadata, home, failures)
     if policy.calibrator_store_dir is None:
         store = None
     elif store is None:
-        found = _read(_STORE, policy.calibrator_store_dir, home, failures)
+        key = ("store", home, policy.calibrator_store_dir)
+        found = _cached(cache, key, failures, _STORE, home)
         store = found if isinstance(found, CalibratorStore) else None
     if store is None or policy.calibrator_store_dir is None:
         return PolicyArtifacts(metadata, store, tuple(failures))
     _check_store_matches(policy, store, home, failures)
     labels = metadata.label_set if metadata is not None else None
-    global_calibrator, users = _read_calibrators(
-        policy.calibrator_store_dir, store, labels, home, failures
-    )
+    calibrators_key = ("calibrators", home, policy.calibrator_store_dir, labels)
+    if cache is not None and calibrators_key in cache.entries:
+        (global_calibrator, users), known = cache.entries[calibrators_key]
+        failures.extend(known)
+    else:
+        found_here: list[DiskCheckFailure] = []
+        global_calibrator, users = _read_calibrators(
+            policy.calibrator_store_dir, store, labels, home, found_here
+        )
+        failures.extend(found_here)
+        if cache is not None:
+            cache.entries[calibrators_key] = ((global_calibrator, users), tuple(found_here))
     return PolicyArtifacts(
         metadata, store, tuple(failures), global_calibrator, MappingProxyType(users)
     )
+
+
+@dataclass
+class ArtifactCache:
+    """What one run has read of the artifacts, to check many policies reading each once.
+
+    Each bundle's ``metadata.json``, each store's ``store.json`` and its
+    calibrators are read (and validated) the first time a policy names them,
+    with the failures their reading gave; later policies naming the same
+    folder get the same documents and failures. Only for one run: files can
+    change between runs.
+    """
+
+    entries: dict[tuple[Any, ...], tuple[Any, tuple[DiskCheckFailure, ...]]] = field(
+        default_factory=dict
+    )
+
+
+def _cached(
+    cache: ArtifactCache | None,
+    key: tuple[Any, ...],
+    failures: list[DiskCheckFailure],
+    artifact: _Artifact,
+    home: Home,
+) -> ModelMetadata | CalibratorStore | None:
+    relative = str(key[2])
+    if cache is None:
+        return _read(artifact, relative, home, failures)
+    if key not in cache.entries:
+        found_here: list[DiskCheckFailure] = []
+        document = _read(artifact, relative, home, found_here)
+        cache.entries[key] = (document, tuple(found_here))
+    document, known = cache.entries[key]
+    failures.extend(known)
+    return document  # type: ignore[no-any-return]
 
 
 def recreate_command(policy: PolicyFields) -> str:
@@ -340,9 +389,12 @@ def _check_bundle_matches(
     home: Home,
     failures: list[DiskCheckFailure],
 ) -> None:
+    same_hash = metadata.schema_hash == policy.model_schema_hash
+    if same_hash and sorted(policy.model_label_set) == sorted(metadata.label_set):
+        return  # the common case: no message to build
     metadata_file = home.path_of(policy.model_dir) / METADATA_FILENAME
     fix = f"recreate the policy with `{recreate_command(policy)}`"
-    if metadata.schema_hash != policy.model_schema_hash:
+    if not same_hash:
         failures.append(
             _failure(
                 "schema_hash_matches",
@@ -374,10 +426,13 @@ def _check_store_matches(
     home: Home,
     failures: list[DiskCheckFailure],
 ) -> None:
+    bundle_id = policy.model_dir.rpartition("/")[2]
+    mismatches = store.mismatches(bundle_id=bundle_id, schema_hash=policy.model_schema_hash)
+    if not mismatches and not store.method_conflict(policy.calibration_method):
+        return  # the common case: no message to build
     store_file = home.path_of(str(policy.calibrator_store_dir)) / STORE_FILENAME
-    bundle_id = PurePosixPath(policy.model_dir).name
     use_other = "use the calibrator store fitted for this model"
-    for mismatch in store.mismatches(bundle_id=bundle_id, schema_hash=policy.model_schema_hash):
+    for mismatch in mismatches:
         if mismatch.field == "model_schema_hash":
             failures.append(
                 _failure(
