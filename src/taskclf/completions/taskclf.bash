@@ -11,7 +11,7 @@ _shtab_taskclf_subparsers=(policy model completion)
 
 _shtab_taskclf_policy_create_option_strings=(-h --help --home --models-dir --debug --model-dir --calibrator-store --no-calibrator --reject-threshold --source --dry-run --format)
 _shtab_taskclf_policy_show_option_strings=(-h --help --home --models-dir --debug --format)
-_shtab_taskclf_policy_validate_option_strings=(-h --help --home --models-dir --debug --no-disk-checks --format)
+_shtab_taskclf_policy_validate_option_strings=(-h --help --home --models-dir --debug --files-from --no-disk-checks --format)
 _shtab_taskclf_policy_edit_option_strings=(-h --help --home --models-dir --debug --model-dir --no-validate-disk --format)
 _shtab_taskclf_policy_set_option_strings=(-h --help --home --models-dir --debug --source --dry-run --format)
 _shtab_taskclf_policy_diff_option_strings=(-h --help --home --models-dir --debug --format)

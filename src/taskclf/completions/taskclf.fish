@@ -51,7 +51,7 @@ function _shtab_taskclf_using
 end
 
 set -g _shtab_taskclf_commands policy 'policy create' 'policy show' 'policy validate' 'policy edit' 'policy set' 'policy diff' 'policy apply' 'policy history' 'policy rollback' 'policy resolve' 'policy tune-reject' 'policy remove' 'policy init' 'policy template' 'policy schema' model 'model list' 'model set-active' completion
-set -g _shtab_taskclf_opts_with_value --calibrator-store --format --home --input-format --label --min-user-samples --model-dir --models-dir --output --reason --reject-rate-max --reject-rate-min --reject-threshold --schema-hash --scores --show --source --thresholds
+set -g _shtab_taskclf_opts_with_value --calibrator-store --files-from --format --home --input-format --label --min-user-samples --model-dir --models-dir --output --reason --reject-rate-max --reject-rate-min --reject-threshold --schema-hash --scores --show --source --thresholds
 
 complete -c taskclf -e
 complete -c taskclf -f
@@ -89,6 +89,7 @@ complete -c taskclf -n '_shtab_taskclf_using policy validate' -s h -l help -d 's
 complete -c taskclf -n '_shtab_taskclf_using policy validate' -l home -xka "(__fish_complete_directories)" -d 'TASKCLF_HOME, the folder that holds models/ (default: $TASKCLF_HOME, else the current folder)'
 complete -c taskclf -n '_shtab_taskclf_using policy validate' -l models-dir -xka "(__fish_complete_directories)" -d 'the models folder holding inference_policy.json (default: HOME/models)'
 complete -c taskclf -n '_shtab_taskclf_using policy validate' -l debug -d 'show a traceback when something unexpected fails'
+complete -c taskclf -n '_shtab_taskclf_using policy validate' -l files-from -x -d 'also check the files named in LIST, one path per line (- reads standard input): for more files than a command line holds'
 complete -c taskclf -n '_shtab_taskclf_using policy validate' -l no-disk-checks -d 'check the schema only, not the model bundle and calibrator store on disk'
 complete -c taskclf -n '_shtab_taskclf_using policy validate' -l format -xka "text json github" -d 'text for people (default) or one JSON object for scripts; github: one GitHub Actions ::error annotation per problem'
 complete -c taskclf -n '_shtab_taskclf_using policy validate; and test $_shtab_taskclf_npos -ge 0' -ka "(__fish_complete_path (commandline -ct))" -d 'policy files to check (default: the current policy)'

@@ -314,6 +314,7 @@ _shtab_taskclf_policy_validate_options=(
   "--home[TASKCLF_HOME, the folder that holds models\/ (default\: \$TASKCLF_HOME, else the current folder)]:DIR:_files -/"
   "--models-dir[the models folder holding inference_policy.json (default\: HOME\/models)]:DIR:_files -/"
   "--debug[show a traceback when something unexpected fails]"
+  "--files-from[also check the files named in LIST, one path per line (- reads standard input)\: for more files than a command line holds]:LIST:"
   "--no-disk-checks[check the schema only, not the model bundle and calibrator store on disk]"
   "--format[text for people (default) or one JSON object for scripts\; github\: one GitHub Actions \:\:error annotation per problem]:format:(text json github)"
   "(*)::policy files to check (default\: the current policy):_files"
