@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from taskclf.core.jsonio import JSONFileError, parse_json_bytes
@@ -513,6 +513,10 @@ class TestCheapJsonLinesPath:
 
     @settings(max_examples=600, deadline=None)
     @given(raw=score_lines(), labels=st.sampled_from([None, frozenset(LABELS)]))
+    @example(  # a lone surrogate, which the scanner decodes and the strict reader refuses
+        raw=b'{"label": "code", "predicted": "code", "confidence": 0.5, "user_id": "\\ud800"}',
+        labels=None,
+    )
     def test_never_accepts_what_the_general_path_rejects(
         self, raw: bytes, labels: frozenset[str] | None
     ) -> None:

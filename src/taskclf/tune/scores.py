@@ -541,7 +541,9 @@ def _fast_jsonl_row(
       would leave more ``:`` in the line than keys in the parsed objects, since
       each key-value pair has one ``:`` outside strings; the two counts must be
       equal (a ``:`` inside a string only makes the line take the strict path);
-    - the labels are in ``label_set`` (when given), as the general path checks.
+    - the labels are in ``label_set`` (when given), as the general path checks;
+    - the line holds no ``\\ud``/``\\uD`` escape, which may be a lone surrogate
+      (the strict reader refuses one; the scanner decodes it without a word).
 
     The tests compare this path with the general one on generated lines.
     """
@@ -552,6 +554,8 @@ def _fast_jsonl_row(
     names = _row_properties()
 
     def fast(raw: bytes) -> ScoreRow | None:
+        if b"\\ud" in raw or b"\\uD" in raw:
+            return None
         try:
             text = raw.decode("utf-8")
             document, end = scan(text, 0)
