@@ -8,7 +8,6 @@ so printing one needs neither shtab nor any validation library.
 from __future__ import annotations
 
 import argparse
-from importlib.resources import files
 from typing import Any
 
 from taskclf.cli.common import EXIT_CODES_EPILOG, EXIT_OK, CommandError, Context, wrap_description
@@ -62,6 +61,8 @@ def completion_script(shell: str) -> str:
     Raises:
         CommandError: the script is missing from this installation.
     """
+    from importlib.resources import files  # only here: it costs start-up
+
     try:
         return (files("taskclf") / "completions" / f"taskclf.{shell}").read_text(encoding="utf-8")
     except (FileNotFoundError, NotADirectoryError) as exc:
