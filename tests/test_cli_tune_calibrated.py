@@ -22,7 +22,7 @@ from scipy.stats import beta
 
 from test_cli_support import POLICY_NAME, cli_env, run_cli
 
-from conftest import EXAMPLE_LABELS, REPO_ROOT
+from conftest import EXAMPLE_LABELS, REPO_ROOT, make_store
 
 TUNE = ("policy", "tune-reject", "--model-dir", "models/run_001")
 RAW = REPO_ROOT / "examples" / "heldout_raw.jsonl"
@@ -289,3 +289,40 @@ class TestParquet:
             '"taskclf[parquet]"'
         ) in completed.stderr
         assert "Traceback" not in completed.stderr
+
+
+class TestCalibrationRefusals:
+    def test_row_a_calibrator_refuses_is_named(self, raw_home: Path) -> None:
+        """An isotonic regressor with out_of_bounds "raise" refuses a value: that row is invalid."""
+        regressor = {
+            "X_thresholds_": [0.1, 0.9],
+            "y_thresholds_": [0.1, 0.9],
+            "X_min_": 0.1,
+            "X_max_": 0.9,
+            "increasing_": True,
+            "out_of_bounds": "raise",
+        }
+        store = {"method": "isotonic", "model_schema_hash": "f3a9c2d1e8b7"}
+        make_store(
+            raw_home / "artifacts" / "strict_store",
+            store,
+            global_calibrator={"type": "isotonic", "regressors": [regressor] * 4},
+        )
+        inside = {"browse": 0.2, "code": 0.5, "meeting": 0.15, "write": 0.15}
+        outside = {"browse": 0.02, "code": 0.95, "meeting": 0.02, "write": 0.01}
+        (raw_home / "rows.jsonl").write_text(
+            json.dumps({"label": "code", "probabilities": inside})
+            + "\n"
+            + json.dumps({"label": "code", "probabilities": outside})
+            + "\n"
+        )
+        args = [*TUNE, "--scores", "rows.jsonl", "--apply-calibrator"]
+        args += ["--calibrator-store", "artifacts/strict_store"]
+        result = run_cli(*args, cwd=raw_home)
+        assert result.code == 1
+        assert "Traceback" not in result.stderr
+        assert "rows.jsonl:2: /probabilities: cannot be calibrated with " in result.stderr
+        assert "is outside the fitted range" in result.stderr
+        skipped = run_cli(*args, "--skip-invalid-rows", "--reject-rate-max", "1", cwd=raw_home)
+        assert skipped.code == 0, skipped.stderr
+        assert "rows.jsonl (1 row used, 1 invalid skipped)" in skipped.stdout
