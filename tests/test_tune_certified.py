@@ -19,6 +19,7 @@ from scipy.stats import beta
 from taskclf.tune.scores import (
     PROBABILITY_SUM_TOLERANCE,
     InvalidScoreRowsError,
+    ScoreFileError,
     ScoreReader,
     ScoreRow,
 )
@@ -335,3 +336,33 @@ class TestParquet:
             list(ScoreReader(path, label_set=LABELS))
         lines = [(error.line, error.column) for error in caught.value.errors]
         assert lines == [(2, "confidence"), (3, "label")]
+
+    def test_values_json_has_no_type_for_are_invalid(self, tmp_path: Path) -> None:
+        import datetime
+        import decimal
+
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        path = tmp_path / "s.parquet"
+        table = pa.table(
+            {
+                "label": ["code"],
+                "predicted": ["code"],
+                "confidence": pa.array([decimal.Decimal("0.5")]),
+                "user_id": [datetime.date(2020, 1, 1)],
+            }
+        )
+        pq.write_table(table, path)
+        with pytest.raises(InvalidScoreRowsError) as caught:
+            list(ScoreReader(path, label_set=LABELS))
+        (error,) = caught.value.errors
+        assert (error.line, error.column, error.issue.keyword) == (1, "confidence", "type")
+
+    def test_not_parquet(self, tmp_path: Path) -> None:
+        path = tmp_path / "s.parquet"
+        path.write_text("label,predicted,confidence\n")
+        with pytest.raises(ScoreFileError) as caught:
+            list(ScoreReader(path, label_set=LABELS))
+        assert str(caught.value).startswith(f"{path}: cannot be read as Parquet (")
+        assert str(caught.value).endswith("); is this a Parquet file?")

@@ -593,8 +593,9 @@ class ScoreReader:
             except (OSError, ValueError, TypeError, KeyError) as exc:
                 if isinstance(exc, ScoresError):
                     raise
+                reason = str(exc).rstrip(". ")
                 raise ScoreFileError(
-                    self.path, f"cannot be read as Parquet: {exc}; is this a Parquet file?"
+                    self.path, f"cannot be read as Parquet ({reason}); is this a Parquet file?"
                 ) from exc
 
     def _bounded_lines(self, text: io.TextIOWrapper) -> Iterator[str]:
@@ -863,8 +864,9 @@ def _parquet_document(columns: tuple[_Column, ...], record: dict[str, Any]) -> d
     """The document of one Parquet row: nulls left out, ``p_<label>`` columns gathered.
 
     A float that is not finite becomes its text (``"nan"``), which the schema
-    rejects as "not of type 'number'", as for CSV. A ``probabilities`` column
-    of map type (pairs) becomes an object.
+    rejects as "not of type 'number'", as for CSV; so does a value JSON has no
+    type for (a date, bytes, a decimal). A ``probabilities`` column of map type
+    (pairs) becomes an object.
     """
     document: dict[str, Any] = {}
     probabilities: dict[str, Any] = {}
@@ -875,6 +877,8 @@ def _parquet_document(columns: tuple[_Column, ...], record: dict[str, Any]) -> d
             continue
         if type(value) is float and not math.isfinite(value):
             value = repr(value)
+        elif type(value) not in _PARQUET_JSON_TYPES:
+            value = str(value)
         if kind == "probability":
             probabilities[key] = value
             continue
@@ -884,6 +888,9 @@ def _parquet_document(columns: tuple[_Column, ...], record: dict[str, Any]) -> d
     if probabilities:
         document["probabilities"] = probabilities
     return document
+
+
+_PARQUET_JSON_TYPES = frozenset({str, int, float, bool, dict, list})
 
 
 def _parquet_map(pairs: list[Any]) -> Any:
