@@ -205,6 +205,7 @@ def _threshold_spec(text: str) -> tuple[float, ...]:
 
 
 def _open_probability(text: str) -> float:
+    """argparse ``type`` for --target-accuracy and --delta: a number strictly between 0 and 1."""
     try:
         value = float(text)
     except ValueError:
