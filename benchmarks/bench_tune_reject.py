@@ -60,10 +60,14 @@ def generate_rows(
         predicted = label if rng.random() < confidence else rng.choice(LABELS)
         row: dict[str, object] = {"label": label}
         if probabilities:
-            rest = round((1.0 - confidence) / (len(LABELS) - 1), 4)
-            row["probabilities"] = {
-                name: confidence if name == predicted else rest for name in LABELS
-            }
+            # A distribution: the last other label takes what rounding left, so the
+            # probabilities sum to 1 (well within the reader's tolerance).
+            others = [name for name in LABELS if name != predicted]
+            rest = round((1.0 - confidence) / len(others), 4)
+            values = {name: rest for name in others}
+            values[others[-1]] = round(1.0 - confidence - rest * (len(others) - 1), 6)
+            values[predicted] = confidence
+            row["probabilities"] = {name: values[name] for name in LABELS}
         else:
             row["predicted"] = predicted
             row["confidence"] = confidence

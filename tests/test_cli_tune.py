@@ -26,6 +26,11 @@ TUNE = ("policy", "tune-reject")
 # work out by hand (see ROWS).
 SWEEP = ("--thresholds", "0.5:0.8:0.1", "--reject-rate-max", "0.5")
 STORE = "artifacts/calibrator_store"
+# Without --apply-calibrator, the report says in one line how the scores are taken.
+CALIBRATED_LINE = (
+    "Scores: taken as already calibrated (pass --apply-calibrator if their probabilities are "
+    "the model's raw outputs)"
+)
 
 # (label, predicted, confidence, user_id), one per line of heldout.jsonl.
 #
@@ -205,10 +210,11 @@ class TestHandComputedSweep:
         assert result.code == 0, result.stderr
         assert result.stderr == ""
         lines = result.stdout.splitlines()
-        assert lines[:11] == [
+        assert lines[:12] == [
             "Scores: heldout.jsonl (10 rows used)",
             "Model bundle: models/run_001 (resolved by best-model)",
             f"Calibrator: {STORE} (temperature; bound to the bundle under artifacts/)",
+            CALIBRATED_LINE,
             "",
             SUMMARY,
             "",
@@ -544,8 +550,10 @@ class TestBadRows:
         lines = result.stdout.splitlines()
         assert lines[0] == "Scores: heldout.jsonl (10 rows used, 4 invalid skipped)"
         # The four skipped rows are listed next (lines 1-4), then the bundle and
-        # calibrator. The valid rows are ROWS: the same choice as without the bad lines.
-        assert lines[8:15] == [SUMMARY, "", *TABLE]
+        # calibrator and how the scores are taken. The valid rows are ROWS: the same
+        # choice as without the bad lines.
+        assert lines[7] == CALIBRATED_LINE
+        assert lines[9:16] == [SUMMARY, "", *TABLE]
 
     def test_skip_invalid_rows_json(self, home: Path, bad_jsonl: Path) -> None:
         result = run_cli(
@@ -628,7 +636,8 @@ class TestScoresFile:
                 "heldout.txt",
                 "",
                 "heldout.txt: cannot tell the format from the extension (known: .jsonl, "
-                ".ndjson, .csv); name the format (--input-format jsonl or csv)",
+                ".ndjson, .csv, .parquet); name the format (--input-format jsonl, csv or "
+                "parquet)",
             ),
             ("folder.jsonl", "folder", "folder.jsonl: is a directory, not a file"),
             ("empty.csv", "", "empty.csv: is empty; the first row must name the columns"),
@@ -914,7 +923,7 @@ class TestUsageErrors:
             (["--min-user-samples", "many"], "argument --min-user-samples: expected a whole "
              "number, got 'many'"),
             (["--input-format", "xml"], "argument --input-format: invalid choice: 'xml' "
-             "(choose from 'jsonl', 'csv')"),
+             "(choose from 'jsonl', 'csv', 'parquet')"),
             (["--no-calibrator", "--calibrator-store", STORE], "argument --calibrator-store: "
              "not allowed with argument --no-calibrator"),
         ],
@@ -965,8 +974,10 @@ class TestJsonShape:
     def test_keys(self, reference: dict[str, Any]) -> None:
         assert set(reference) == {
             "command", "ok", "policy_file", "written", "previous_policy", "scores",
-            "model_dir", "calibrator_store_dir", "result", "policy", "changes",
+            "model_dir", "calibrator_store_dir", "calibrator_applied", "result", "policy",
+            "changes",
         }  # fmt: skip
+        assert reference["calibrator_applied"] is False
         assert (reference["command"], reference["ok"], reference["written"]) == (
             "policy tune-reject",
             True,

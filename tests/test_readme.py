@@ -45,7 +45,8 @@ from conftest import EXAMPLE_HOME, REPO_ROOT, console_script
 README = REPO_ROOT / "README.md"
 SETUP = (
     "cp -r examples/home /tmp/taskclf-home"
-    " && cp examples/heldout.jsonl examples/reviewed.json /tmp/taskclf-home"
+    " && cp examples/heldout.jsonl examples/heldout_raw.jsonl examples/reviewed.json"
+    " /tmp/taskclf-home"
     " && cd /tmp/taskclf-home"
 )
 """The README's set-up line; the test does the same in tmp_path."""
@@ -89,9 +90,16 @@ def readme_blocks(text: str) -> list[Block]:
         above = [line for line in lines[:start] if line.strip()]
         marked = bool(above) and above[-1].strip() == NOT_RUN
         commands: list[Command] = []
+        continued = False
         for number, line in body:
-            if line.startswith("$ "):
+            if continued:  # a command's line ending in a backslash goes on here
+                commands[-1] = commands[-1]._replace(
+                    command=commands[-1].command[:-1].rstrip() + " " + line.strip()
+                )
+                continued = line.endswith("\\")
+            elif line.startswith("$ "):
                 commands.append(Command(number, line[2:], []))
+                continued = line.endswith("\\")
             else:
                 assert commands, f"README.md:{number}: output before the first `$ ` command"
                 commands[-1].expected.append(line)
@@ -135,7 +143,7 @@ def _tour_home(tmp_path: Path) -> Path:
         home,
         ignore=shutil.ignore_patterns("inference_policy.json*", ".policy_history"),
     )
-    for name in ("heldout.jsonl", "reviewed.json"):
+    for name in ("heldout.jsonl", "heldout_raw.jsonl", "reviewed.json"):
         shutil.copy(REPO_ROOT / "examples" / name, home / name)
     return home
 

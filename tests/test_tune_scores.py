@@ -73,7 +73,7 @@ class TestDetectFormat:
             detect_format("scores.txt")
         assert str(caught.value) == (
             "scores.txt: cannot tell the format from the extension (known: .jsonl, .ndjson, "
-            ".csv); name the format (--input-format jsonl or csv)"
+            ".csv, .parquet); name the format (--input-format jsonl, csv or parquet)"
         )
 
     def test_unknown_format(self) -> None:
@@ -107,10 +107,20 @@ class TestJsonLines:
         path = write(
             tmp_path / "s.jsonl",
             jsonl(
-                {"label": "code", "probabilities": {"browse": 0.1, "code": 0.7, "write": 0.2}},
+                {
+                    "label": "code",
+                    "probabilities": {"browse": 0.1, "code": 0.7, "meeting": 0, "write": 0.2},
+                },
                 # A tie goes to the first label in alphabetical order, whatever the key order.
-                {"label": "code", "probabilities": {"write": 0.4, "code": 0.4, "browse": 0.2}},
-                {"label": "write", "probabilities": {"write": 1}, "user_id": "u"},
+                {
+                    "label": "code",
+                    "probabilities": {"write": 0.4, "code": 0.4, "meeting": 0, "browse": 0.2},
+                },
+                {
+                    "label": "write",
+                    "probabilities": {"write": 1, "code": 0, "meeting": 0, "browse": 0},
+                    "user_id": "u",
+                },
             ),
         )
         assert list(ScoreReader(path, label_set=LABELS)) == [
@@ -152,10 +162,10 @@ class TestCsv:
     def test_probability_columns(self, tmp_path: Path) -> None:
         path = write(
             tmp_path / "s.csv",
-            "label,p_write,p_code,p_browse,user_id\n"
-            "code,0.2,0.7,0.1,u1\n"
-            "code,0.4,0.4,0.2,\n"
-            "write,1,,,\n",
+            "label,p_write,p_code,p_browse,p_meeting,user_id\n"
+            "code,0.2,0.7,0.1,0,u1\n"
+            "code,0.4,0.4,0.2,0,\n"
+            "write,1,0,0,0,\n",
         )
         assert list(ScoreReader(path, label_set=LABELS)) == [
             ScoreRow("code", "code", 0.7, "u1"),
@@ -470,7 +480,10 @@ def score_lines(draw: st.DrawFn) -> bytes:
             [
                 {"label": "code", "predicted": "code", "confidence": 0.5},
                 {"label": "code", "predicted": "write", "confidence": 1, "user_id": "u1"},
-                {"label": "write", "probabilities": {"code": 0.4, "write": 0.6}},
+                {
+                    "label": "write",
+                    "probabilities": {"browse": 0, "code": 0.4, "meeting": 0, "write": 0.6},
+                },
             ]
         )
     )
@@ -529,7 +542,10 @@ class TestCheapJsonLinesPath:
         [
             {"label": "code", "predicted": "code", "confidence": 0.5},
             {"label": "code", "predicted": "write", "confidence": 1, "user_id": "u1"},
-            {"label": "write", "probabilities": {"code": 0.4, "write": 0.6}},
+            {
+                "label": "write",
+                "probabilities": {"browse": 0, "code": 0.4, "meeting": 0, "write": 0.6},
+            },
         ],
     )
     def test_takes_ordinary_rows(self, document: dict[str, object]) -> None:

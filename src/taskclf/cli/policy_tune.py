@@ -26,6 +26,8 @@ from taskclf.cli.outcomes import (
 from taskclf.cli.render import field_changes
 
 if TYPE_CHECKING:
+    from taskclf.core.calibration import StoreCalibrators
+    from taskclf.core.policy_checks import PolicyArtifacts
     from taskclf.infer.binding import PolicyBinding
 
 __all__ = ["register"]
@@ -35,17 +37,38 @@ Tune the reject threshold on held-out predictions of the (calibrated) model and,
 with --write-policy, write a validated policy binding the model bundle, the
 calibrator store and the tuned threshold(s) (source "tune-reject").
 
-Scores file (JSON Lines or CSV, by extension or --input-format): one row per
-held-out example with the true "label", and either "predicted" plus "confidence"
-(the top calibrated probability) or "probabilities" (label -> probability; in CSV
-one p_<label> column per label); optional "user_id". Every row is validated
-(schema score_row.v1.json, labels from the bundle's label set).
+Scores file (JSON Lines, CSV or Parquet, by extension or --input-format): one
+row per held-out example with the true "label", and either "predicted" plus
+"confidence" (the top calibrated probability) or "probabilities" (label ->
+probability; in CSV and Parquet one p_<label> column per label); optional
+"user_id". Every row is validated (schema score_row.v1.json, labels from the
+bundle's label set); "probabilities" must be a distribution over exactly the
+bundle's labels, summing to 1 within 1e-4. Parquet needs pyarrow
+(pip install "taskclf[parquet]").
+
+Without --apply-calibrator the scores are taken as already calibrated. With
+it, "probabilities" are the model's raw outputs, and the calibrator store's
+calibrator (the user's own where the store has one, else the global one) is
+applied to each row as inference applies it; rows with only "predicted" and
+"confidence" are refused.
 
 Each candidate threshold is evaluated in one pass: reject rate, coverage,
 accuracy and macro-F1 on the accepted rows. The chosen threshold has the best
 accuracy on accepted rows among those whose reject rate is within
 [--reject-rate-min, --reject-rate-max] (ties: the lower threshold); when none
 is, nothing is chosen and the exit code is 1.
+
+Certified choice, --target-accuracy A [--delta D]: each threshold gets the
+one-sided Clopper-Pearson lower bound, at level 1 - D, of its accuracy on
+accepted rows. From the highest threshold down, thresholds are certified
+while the bound is at least A; the first that is not stops the sequence; the
+lowest certified threshold is chosen (within --reject-rate-max when that is
+given; --reject-rate-min does not apply). Then, if the held-out rows are
+exchangeable with the rows met in deployment, with probability at least
+1 - D the chosen threshold's accuracy on accepted rows is at least A. When
+nothing is certified, the exit code is 1. With --per-user each user is
+certified on their own rows alone (same A and D), so the guarantee holds per
+user; a user with nothing certified keeps the global threshold.
 
 Model bundle: --model-dir, else the one inference would use (see `taskclf policy
 resolve`). Calibrator store: --calibrator-store, else the one of the policy in
@@ -61,6 +84,8 @@ examples:
       --write-policy
   taskclf policy tune-reject --scores heldout.jsonl --per-user \\
       --min-user-samples 200
+  taskclf policy tune-reject --scores heldout_raw.jsonl --apply-calibrator \\
+      --target-accuracy 0.9 --delta 0.05
 
 """
 
@@ -68,6 +93,7 @@ examples:
 def register(commands: Any, shared: argparse.ArgumentParser) -> None:
     """Add the ``tune-reject`` subcommand to ``commands``."""
     from taskclf.tune.defaults import (
+        DEFAULT_DELTA,
         DEFAULT_MIN_USER_SAMPLES,
         DEFAULT_REJECT_RATE_MAX,
         DEFAULT_REJECT_RATE_MIN,
@@ -87,12 +113,17 @@ def register(commands: Any, shared: argparse.ArgumentParser) -> None:
         required=True,
         metavar="FILE",
         type=Path,
-        help="held-out predictions (.jsonl/.ndjson or .csv)",
+        help="held-out predictions (.jsonl/.ndjson, .csv or .parquet)",
     )
     parser.add_argument(
         "--input-format",
-        choices=("jsonl", "csv"),
+        choices=("jsonl", "csv", "parquet"),
         help="format of --scores when its extension does not say",
+    )
+    parser.add_argument(
+        "--apply-calibrator",
+        action="store_true",
+        help="the rows' probabilities are raw model outputs: apply the store's calibrators",
     )
     parser.add_argument(
         "--model-dir", metavar="PATH", help="model bundle (default: the one inference would use)"
@@ -110,15 +141,28 @@ def register(commands: Any, shared: argparse.ArgumentParser) -> None:
         "--reject-rate-min",
         type=parse_probability,
         metavar="A",
-        default=DEFAULT_REJECT_RATE_MIN,
         help=f"lowest acceptable reject rate (default {DEFAULT_REJECT_RATE_MIN:g})",
     )
     parser.add_argument(
         "--reject-rate-max",
         type=parse_probability,
         metavar="B",
-        default=DEFAULT_REJECT_RATE_MAX,
-        help=f"highest acceptable reject rate (default {DEFAULT_REJECT_RATE_MAX:g})",
+        help=f"highest acceptable reject rate (default {DEFAULT_REJECT_RATE_MAX:g}; "
+        "with --target-accuracy, no limit unless given)",
+    )
+    parser.add_argument(
+        "--target-accuracy",
+        type=_open_probability,
+        metavar="A",
+        help="choose the lowest threshold certified to reach this accuracy on accepted rows "
+        "(0 < A < 1)",
+    )
+    parser.add_argument(
+        "--delta",
+        type=_open_probability,
+        metavar="D",
+        help=f"with --target-accuracy, the chance the guarantee may fail "
+        f"(default {DEFAULT_DELTA:g})",
     )
     parser.add_argument(
         "--thresholds",
@@ -160,6 +204,17 @@ def _threshold_spec(text: str) -> tuple[float, ...]:
         raise argparse.ArgumentTypeError(exc.reason) from None
 
 
+def _open_probability(text: str) -> float:
+    """argparse ``type`` for --target-accuracy and --delta: a number strictly between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number strictly between 0 and 1, got {text}")
+    return value
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -176,36 +231,66 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         PolicySchemaError,
         check_policy_artifacts,
     )
+    from taskclf.tune.defaults import (
+        DEFAULT_DELTA,
+        DEFAULT_REJECT_RATE_MAX,
+        DEFAULT_REJECT_RATE_MIN,
+    )
     from taskclf.tune.policy import tuned_policy
     from taskclf.tune.report import format_sweep_table, format_tune_report
     from taskclf.tune.scores import ScoreReader, ScoresError
-    from taskclf.tune.sweep import NoThresholdInBounds, TuneRejectError, tune_reject
+    from taskclf.tune.sweep import (
+        NothingCertified,
+        NoThresholdInBounds,
+        TuneRejectError,
+        tune_reject,
+    )
 
-    if args.reject_rate_min > args.reject_rate_max:
+    certified = args.target_accuracy is not None
+    if not certified and args.delta is not None:
+        raise CommandError("--delta needs --target-accuracy", exit_code=2)
+    if certified and args.reject_rate_min is not None:
         raise CommandError(
-            f"--reject-rate-min {args.reject_rate_min:g} is above --reject-rate-max "
-            f"{args.reject_rate_max:g}",
+            "--reject-rate-min does not apply with --target-accuracy (the lowest certified "
+            "threshold is chosen); leave it out",
+            exit_code=2,
+        )
+    if args.apply_calibrator and args.no_calibrator:
+        raise CommandError(
+            "--apply-calibrator needs a calibrator store to apply; leave out --no-calibrator",
+            exit_code=2,
+        )
+    rate_min = DEFAULT_REJECT_RATE_MIN if args.reject_rate_min is None else args.reject_rate_min
+    rate_max = DEFAULT_REJECT_RATE_MAX if args.reject_rate_max is None else args.reject_rate_max
+    if rate_min > rate_max:
+        raise CommandError(
+            f"--reject-rate-min {rate_min:g} is above --reject-rate-max {rate_max:g}",
             exit_code=2,
         )
     tuned = _binding(ctx, args)
     binding = tuned.binding
-    _check_binding(ctx, tuned)  # before reading a possibly large scores file
+    artifacts = _check_binding(ctx, tuned)  # before reading a possibly large scores file
+    calibrators = _calibrators(args, tuned, artifacts) if args.apply_calibrator else None
     try:
         reader = ScoreReader(
             args.scores,
             input_format=args.input_format,
             label_set=binding.metadata.label_set,
             skip_invalid=args.skip_invalid_rows,
+            calibrators=calibrators,
         )
         result = tune_reject(
             reader,
             args.thresholds,
-            reject_rate_min=args.reject_rate_min,
-            reject_rate_max=args.reject_rate_max,
+            reject_rate_min=rate_min,
+            reject_rate_max=rate_max,
             per_user=args.per_user,
             min_user_samples=args.min_user_samples,
+            target_accuracy=args.target_accuracy,
+            delta=DEFAULT_DELTA if args.delta is None else args.delta,
+            limit_reject_rate=not certified or args.reject_rate_max is not None,
         )
-    except NoThresholdInBounds as exc:
+    except (NoThresholdInBounds, NothingCertified) as exc:
         ctx.out(format_sweep_table(exc.sweep))
         raise CommandError(str(exc), details={"sweep": exc.sweep.to_dict()}) from exc
     except (ScoresError, TuneRejectError) as exc:
@@ -244,6 +329,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         ctx.out(f"  ... and {reader.rows_skipped - len(reader.skipped)} more skipped rows")
     ctx.out(f"Model bundle: {binding.model_dir} ({tuned.model_from})")
     ctx.out(f"Calibrator: {tuned.store_description}")
+    ctx.out(_calibration_line(tuned, calibrators))
     ctx.out("")
     ctx.out(format_tune_report(result))
     ctx.out("")
@@ -273,6 +359,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         },
         model_dir=binding.model_dir,
         calibrator_store_dir=binding.store_dir,
+        calibrator_applied=calibrators is not None,
         result=result.to_dict(),
         policy=policy.to_dict(),
         changes=[change.to_dict() for change in changes],
@@ -280,10 +367,46 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     return EXIT_OK
 
 
-def _check_binding(ctx: Context, tuned: _Tuned) -> None:
-    """Fail early when the bundle and store do not fit, before any scores are read."""
+def _calibration_line(tuned: _Tuned, calibrators: StoreCalibrators | None) -> str:
+    """One line saying whether the rows were calibrated here or taken as calibrated."""
+    if calibrators is None:
+        return (
+            "Scores: taken as already calibrated (pass --apply-calibrator if their "
+            "probabilities are the model's raw outputs)"
+        )
+    own = sorted(calibrators.users)
+    users = f"; users with their own calibrator: {', '.join(own)}" if own else ""
+    return (
+        f"Scores: raw model outputs, calibrated here with {tuned.binding.store_dir} "
+        f"(global calibrator{users})"
+    )
+
+
+def _calibrators(
+    args: argparse.Namespace, tuned: _Tuned, artifacts: PolicyArtifacts
+) -> StoreCalibrators:
+    """The store's calibrators for --apply-calibrator, or a usage error when there is no store."""
+    from taskclf.core.calibration import StoreCalibrators
+
+    if tuned.binding.store_dir is None or artifacts.global_calibrator is None:
+        raise CommandError(
+            f"--apply-calibrator needs a calibrator store, and none is used "
+            f"({tuned.store_description}); name one with --calibrator-store",
+            exit_code=2,
+        )
+    return StoreCalibrators(
+        global_calibrator=artifacts.global_calibrator, users=artifacts.user_calibrators
+    )
+
+
+def _check_binding(ctx: Context, tuned: _Tuned) -> PolicyArtifacts:
+    """Fail early when the bundle and store do not fit, before any scores are read.
+
+    Returns what the checks read, the store's calibrators among it.
+    """
     from taskclf.core.home import Home
     from taskclf.core.inference_policy import PolicySchemaError
+    from taskclf.core.policy_checks import inspect_policy_artifacts
 
     try:
         provisional = tuned.binding.policy()
@@ -293,13 +416,17 @@ def _check_binding(ctx: Context, tuned: _Tuned) -> None:
             "read or written",
             exc,
         ) from exc
-    failures = tuned.binding.disk_check(provisional, Home.at(ctx.home))
-    if failures:
+    binding = tuned.binding
+    artifacts = inspect_policy_artifacts(
+        provisional, Home.at(ctx.home), metadata=binding.metadata, store=binding.store
+    )
+    if artifacts.failures:
         raise disk_check_refusal(
             "the model bundle and calibrator store do not fit together; nothing was read "
             "or written",
-            failures,
+            artifacts.failures,
         )
+    return artifacts
 
 
 @dataclass(frozen=True, slots=True)

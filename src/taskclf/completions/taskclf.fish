@@ -51,7 +51,7 @@ function _shtab_taskclf_using
 end
 
 set -g _shtab_taskclf_commands policy 'policy create' 'policy show' 'policy validate' 'policy edit' 'policy set' 'policy diff' 'policy apply' 'policy history' 'policy rollback' 'policy resolve' 'policy tune-reject' 'policy remove' 'policy init' 'policy template' 'policy schema' model 'model list' 'model set-active' completion
-set -g _shtab_taskclf_opts_with_value --calibrator-store --files-from --format --home --input-format --label --min-user-samples --model-dir --models-dir --output --reason --reject-rate-max --reject-rate-min --reject-threshold --schema-hash --scores --show --source --thresholds
+set -g _shtab_taskclf_opts_with_value --calibrator-store --delta --files-from --format --home --input-format --label --min-user-samples --model-dir --models-dir --output --reason --reject-rate-max --reject-rate-min --reject-threshold --schema-hash --scores --show --source --target-accuracy --thresholds
 
 complete -c taskclf -e
 complete -c taskclf -f
@@ -156,13 +156,16 @@ complete -c taskclf -n '_shtab_taskclf_using policy tune-reject' -s h -l help -d
 complete -c taskclf -n '_shtab_taskclf_using policy tune-reject' -l home -xka "(__fish_complete_directories)" -d 'TASKCLF_HOME, the folder that holds models/ (default: $TASKCLF_HOME, else the current folder)'
 complete -c taskclf -n '_shtab_taskclf_using policy tune-reject' -l models-dir -xka "(__fish_complete_directories)" -d 'the models folder holding inference_policy.json (default: HOME/models)'
 complete -c taskclf -n '_shtab_taskclf_using policy tune-reject' -l debug -d 'show a traceback when something unexpected fails'
-complete -c taskclf -n '_shtab_taskclf_using policy tune-reject' -l scores -xka "(__fish_complete_path (commandline -ct))" -d 'held-out predictions (.jsonl/.ndjson or .csv)'
-complete -c taskclf -n '_shtab_taskclf_using policy tune-reject' -l input-format -xka "jsonl csv" -d 'format of --scores when its extension does not say'
+complete -c taskclf -n '_shtab_taskclf_using policy tune-reject' -l scores -xka "(__fish_complete_path (commandline -ct))" -d 'held-out predictions (.jsonl/.ndjson, .csv or .parquet)'
+complete -c taskclf -n '_shtab_taskclf_using policy tune-reject' -l input-format -xka "jsonl csv parquet" -d 'format of --scores when its extension does not say'
+complete -c taskclf -n '_shtab_taskclf_using policy tune-reject' -l apply-calibrator -d 'the rows'"'"' probabilities are raw model outputs: apply the store'"'"'s calibrators'
 complete -c taskclf -n '_shtab_taskclf_using policy tune-reject' -l model-dir -xka "(__fish_complete_directories)" -d 'model bundle (default: the one inference would use)'
 complete -c taskclf -n '_shtab_taskclf_using policy tune-reject' -l calibrator-store -xka "(__fish_complete_directories)" -d 'calibrator store the scores were calibrated with'
 complete -c taskclf -n '_shtab_taskclf_using policy tune-reject' -l no-calibrator -d 'the scores are raw (identity calibration)'
 complete -c taskclf -n '_shtab_taskclf_using policy tune-reject' -l reject-rate-min -x -d 'lowest acceptable reject rate (default 0)'
-complete -c taskclf -n '_shtab_taskclf_using policy tune-reject' -l reject-rate-max -x -d 'highest acceptable reject rate (default 0.3)'
+complete -c taskclf -n '_shtab_taskclf_using policy tune-reject' -l reject-rate-max -x -d 'highest acceptable reject rate (default 0.3; with --target-accuracy, no limit unless given)'
+complete -c taskclf -n '_shtab_taskclf_using policy tune-reject' -l target-accuracy -x -d 'choose the lowest threshold certified to reach this accuracy on accepted rows (0 < A < 1)'
+complete -c taskclf -n '_shtab_taskclf_using policy tune-reject' -l delta -x -d 'with --target-accuracy, the chance the guarantee may fail (default 0.05)'
 complete -c taskclf -n '_shtab_taskclf_using policy tune-reject' -l thresholds -x -d 'candidates as start:stop:step or a comma list (default 0.10:0.95:0.05)'
 complete -c taskclf -n '_shtab_taskclf_using policy tune-reject' -l per-user -d 'also tune a threshold per user (rows with user_id)'
 complete -c taskclf -n '_shtab_taskclf_using policy tune-reject' -l min-user-samples -x -d 'fewest rows a user needs for a threshold of their own (default 100)'

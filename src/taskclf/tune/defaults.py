@@ -7,6 +7,7 @@ machinery, so they live apart from :mod:`taskclf.tune.sweep`, which uses them.
 from __future__ import annotations
 
 __all__ = [
+    "DEFAULT_DELTA",
     "DEFAULT_MIN_USER_SAMPLES",
     "DEFAULT_REJECT_RATE_MAX",
     "DEFAULT_REJECT_RATE_MIN",
@@ -26,3 +27,6 @@ become "unknown", so accuracy is not bought by rejecting most of them."""
 DEFAULT_MIN_USER_SAMPLES = 100
 """Fewest rows a user needs for a threshold of their own: below 100 rows one
 row moves the user's reject rate by more than a percentage point."""
+
+DEFAULT_DELTA = 0.05
+"""Default ``--delta`` of a certified choice: the guarantee holds with probability 95 %."""

@@ -3,19 +3,29 @@
 The numbers are the ones in :meth:`~taskclf.tune.sweep.TuneResult.to_dict`
 (the ``--format json`` output); this module only lays them out: rates as
 percentages, accuracy and macro-F1 with four decimals, ``-`` where there is
-no value, the chosen row marked with ``*`` and ``<- chosen``.
+no value, the chosen row marked with ``*`` and ``<- chosen``. With a
+certification (``--target-accuracy``), the tables gain a ``lower bound``
+column (each threshold's Clopper-Pearson bound) and certified thresholds
+are noted ``certified``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from taskclf.tune.sweep import SweepResult, ThresholdStats, TuneResult
+from taskclf.tune.sweep import (
+    CERTIFICATION_ASSUMPTION,
+    SweepResult,
+    ThresholdStats,
+    TuneResult,
+    UserSweep,
+)
 
 __all__ = ["format_sweep_table", "format_threshold", "format_tune_report", "format_user_table"]
 
 _CHOSEN_MARK = "*"
 _CHOSEN_NOTE = "<- chosen"
+_CERTIFIED_NOTE = "certified"
 _NONE = "-"
 
 
@@ -26,11 +36,15 @@ def format_sweep_table(result: SweepResult | TuneResult) -> str:
     no line is marked when nothing was chosen. No trailing newline.
     """
     sweep = result.sweep if isinstance(result, TuneResult) else result
+    bounds = sweep.certification is not None
     header = ["", "threshold", "rejected", "accepted", "reject rate", "coverage"]
-    header += ["accuracy", "macro-F1", ""]
+    header += ["accuracy", "macro-F1"] + (["lower bound"] if bounds else []) + [""]
     rows = [header]
     for entry in sweep.stats:
         chosen = entry is sweep.chosen
+        note = _CHOSEN_NOTE if chosen else ""
+        if sweep.certified(entry):
+            note = f"{_CERTIFIED_NOTE} {note}".rstrip()
         rows.append(
             [
                 _CHOSEN_MARK if chosen else "",
@@ -41,7 +55,8 @@ def format_sweep_table(result: SweepResult | TuneResult) -> str:
                 _percent(entry.coverage),
                 _score(entry.accuracy),
                 _score(entry.macro_f1),
-                _CHOSEN_NOTE if chosen else "",
+                *([_score(sweep.bound_of(entry))] if bounds else []),
+                note,
             ]
         )
     return _layout(rows)
@@ -55,6 +70,8 @@ def format_user_table(result: TuneResult) -> str:
     """
     if result.min_user_samples is None:
         return ""
+    if result.sweep.certification is not None:
+        return _certified_user_table(result)
     rows = [["user", "rows", "threshold", "reject rate", "accuracy", "macro-F1", ""]]
     for user in result.per_user:
         chosen = user.sweep.chosen
@@ -72,11 +89,80 @@ def format_user_table(result: TuneResult) -> str:
     return "\n".join(lines)
 
 
+def _certified_user_table(result: TuneResult) -> str:
+    """Per-user table of a certified choice; users with nothing certified listed after it."""
+    rows = [["user", "rows", "threshold", "reject rate", "accuracy", "lower bound"]]
+    uncertified: list[UserSweep] = []
+    for user in result.per_user:
+        chosen = user.sweep.chosen
+        if chosen is None:
+            uncertified.append(user)
+            continue
+        rows.append(
+            [
+                user.user_id,
+                str(user.sweep.total),
+                format_threshold(chosen.threshold),
+                _percent(chosen.reject_rate),
+                _score(chosen.accuracy),
+                _score(user.sweep.bound_of(chosen)),
+            ]
+        )
+    lines = []
+    if len(rows) > 1:
+        lines.append(_layout([[*row, ""] for row in rows]))
+    elif not result.per_user:
+        lines.append(f"no user has {result.min_user_samples} or more rows")
+    if uncertified:
+        lines.append("nothing certified on their own rows (the global threshold applies to them):")
+        for user in uncertified:
+            certification = user.sweep.certification
+            assert certification is not None
+            where = (
+                "no accepted row"
+                if certification.best_bound is None or certification.best_threshold is None
+                else f"best bound {_score(certification.best_bound)} at threshold "
+                f"{format_threshold(certification.best_threshold)}"
+            )
+            lines.append(f"  {user.user_id} ({_rows(user.sweep.total)}): {where}")
+    if result.skipped_users:
+        skipped = ", ".join(f"{user.user_id} ({user.rows})" for user in result.skipped_users)
+        lines.append(f"skipped, fewer than {result.min_user_samples} rows: {skipped}")
+    if result.rows_without_user:
+        lines.append(f"rows without user_id: {result.rows_without_user}")
+    return "\n".join(lines)
+
+
+def _certified_summary(result: TuneResult) -> str:
+    sweep = result.sweep
+    certification = sweep.certification
+    chosen = sweep.chosen
+    assert certification is not None and chosen is not None
+    limit = (
+        "no reject-rate limit"
+        if sweep.reject_rate_max >= 1.0
+        else f"reject rate at most {_percent(sweep.reject_rate_max)}"
+    )
+    per_user = " (per user: on each user's own rows)" if result.min_user_samples else ""
+    return (
+        f"chosen reject threshold: {format_threshold(chosen.threshold)}, certified: accuracy on "
+        f"accepted rows at least {certification.target_accuracy:g} with probability at least "
+        f"{1 - certification.delta:g} (lower bound {_score(certification.chosen_bound)}, observed "
+        f"{_score(chosen.accuracy)}; rejects {_percent(chosen.reject_rate)} of "
+        f"{_rows(sweep.total)}; {limit})\n"
+        f"the guarantee holds{per_user} if {CERTIFICATION_ASSUMPTION}"
+    )
+
+
 def format_tune_report(result: TuneResult) -> str:
     """The full text report: a summary line, the sweep table, then the per-user part."""
     sweep = result.sweep
     chosen = sweep.chosen
     assert chosen is not None  # a TuneResult always has one
+    if sweep.certification is not None:
+        parts = [_certified_summary(result), "", format_sweep_table(sweep)]
+        users = format_user_table(result)
+        return "\n".join(parts + (["", users] if users else []))
     summary = (
         f"chosen reject threshold: {format_threshold(chosen.threshold)} "
         f"(rejects {_percent(chosen.reject_rate)} of {_rows(sweep.total)}; accuracy on "

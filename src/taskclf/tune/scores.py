@@ -1,10 +1,23 @@
-"""Streaming readers for held-out predictions (JSON Lines or CSV).
+"""Streaming readers for held-out predictions (JSON Lines, CSV or Parquet).
 
 ``taskclf policy tune-reject`` tunes the reject threshold on the predictions
 a (calibrated) model made for examples whose true label is known. Each row
 gives the true ``label`` and either ``predicted`` plus ``confidence`` or
 ``probabilities`` over the label set, and optionally a ``user_id``; the
 schema ``score_row.v1.json`` says exactly what a valid row is.
+
+With the model's label set, ``probabilities`` must be a distribution over
+exactly those labels: every label present, no other key, each value in [0, 1]
+(the schema), and the values summing to 1 within
+:data:`PROBABILITY_SUM_TOLERANCE` (which JSON Schema cannot say, so it is
+checked here). A row that is not is invalid, like any other bad row.
+
+With ``calibrators`` (``tune-reject --apply-calibrator``) the ``probabilities``
+are the model's raw outputs: each row is calibrated with the user's own
+calibrator where the store has one, else the global one, exactly as inference
+does (:mod:`taskclf.core.calibration`), and the prediction and confidence are
+taken from the calibrated probabilities. A row with only ``predicted`` and
+``confidence`` cannot be calibrated and is invalid then.
 
 :class:`ScoreReader` reads such a file in one pass and yields one small
 :class:`ScoreRow` per valid row, holding nothing per row once it has been
@@ -30,6 +43,12 @@ schema types as a number is converted when it is a JSON number (``0.5``,
 ``1e-3``); anything else (``NaN``, ``inf``, ``0.5`` with a space) stays text, which
 the schema rejects as "not of type 'number'". A field longer than the
 :mod:`csv` module's field size limit makes the whole file unreadable.
+
+Parquet (optional extra ``taskclf[parquet]``, pyarrow): the same columns as
+CSV, typed; a null is a missing value, and a ``probabilities`` column of
+struct or map type may stand for the ``p_<label>`` ones. The file is read in
+batches of :data:`PARQUET_BATCH_ROWS` rows, and a row's "line" is its row
+number (1-based). pyarrow is imported only when a Parquet file is read.
 """
 
 from __future__ import annotations
@@ -49,6 +68,7 @@ from json.scanner import make_scanner
 from pathlib import Path
 from typing import IO, Any, Literal, NamedTuple, cast
 
+from taskclf.core.calibration import CalibrationError, StoreCalibrators
 from taskclf.core.jsonio import (
     MAX_JSON_BYTES,
     JSONFileError,
@@ -63,7 +83,10 @@ __all__ = [
     "INPUT_FORMATS",
     "MAX_REPORTED_ROW_ERRORS",
     "MAX_ROW_BYTES",
+    "PARQUET_BATCH_ROWS",
+    "PARQUET_EXTRA",
     "PROBABILITY_COLUMN_PREFIX",
+    "PROBABILITY_SUM_TOLERANCE",
     "SCORE_ROW_SCHEMA",
     "InputFormat",
     "InvalidScoreRowsError",
@@ -78,12 +101,30 @@ __all__ = [
 SCORE_ROW_SCHEMA = "score_row.v1.json"
 """Name of the schema one row of a scores file must satisfy."""
 
-InputFormat = Literal["jsonl", "csv"]
+InputFormat = Literal["jsonl", "csv", "parquet"]
 
-INPUT_FORMATS: tuple[InputFormat, ...] = ("jsonl", "csv")
+INPUT_FORMATS: tuple[InputFormat, ...] = ("jsonl", "csv", "parquet")
 """Formats a scores file can have."""
 
-_EXTENSIONS: dict[str, InputFormat] = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
+_EXTENSIONS: dict[str, InputFormat] = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".csv": "csv",
+    ".parquet": "parquet",
+}
+
+PROBABILITY_SUM_TOLERANCE = 1e-4
+"""How far from 1 the probabilities of a row may sum (absolute).
+
+Wide enough for a float32 softmax written out (its sum is within about 1e-6
+of 1 for any realistic number of labels) and for values rounded to six
+decimals over a few dozen labels; narrow enough that a row missing a label's
+share, or holding scores that are not probabilities, is caught."""
+
+PARQUET_BATCH_ROWS = 65_536
+"""Rows of a Parquet file read at a time: memory stays bounded whatever its length."""
+
+PARQUET_EXTRA = 'pip install "taskclf[parquet]"'
 
 MAX_ROW_BYTES = MAX_JSON_BYTES
 """Longest line of a JSON Lines file accepted, in bytes: the JSON document limit."""
@@ -95,6 +136,8 @@ PROBABILITY_COLUMN_PREFIX = "p_"
 """CSV columns named ``p_<label>`` hold the probability of ``<label>``."""
 
 _LABEL_KEYWORD = "label_set"
+_DISTRIBUTION_KEYWORD = "distribution"
+_CALIBRATION_KEYWORD = "apply_calibrator"
 
 Check = Callable[[Any], bool]
 
@@ -110,7 +153,7 @@ class ScoreRow(NamedTuple):
     For a row with ``probabilities``, ``predicted`` is the label with the
     highest probability (on a tie, the first in alphabetical order, so the
     order of keys or columns does not matter) and ``confidence`` is that
-    probability.
+    probability. With calibrators, both come from the calibrated probabilities.
     """
 
     label: str
@@ -127,7 +170,7 @@ class RowError:
         file: the scores file.
         line: line number (1-based) where the row starts.
         issues: every problem with the row, best first; ``issues[0]`` is shown.
-        column: for CSV, the column of the first issue (``p_code`` for
+        column: for CSV and Parquet, the column of the first issue (``p_code`` for
             ``/probabilities/code``), else ``None``.
     """
 
@@ -209,7 +252,8 @@ class InvalidScoreRowsError(ScoresError):
 def detect_format(path: Path | str, input_format: str | None = None) -> InputFormat:
     """The format of the scores file ``path``: ``input_format`` if given, else its extension.
 
-    ``.jsonl`` and ``.ndjson`` are JSON Lines, ``.csv`` is CSV (case does not matter).
+    ``.jsonl`` and ``.ndjson`` are JSON Lines, ``.csv`` is CSV, ``.parquet`` is
+    Parquet (case does not matter).
 
     Raises:
         ScoreFileError: ``input_format`` is not a known format, or it is not
@@ -227,7 +271,7 @@ def detect_format(path: Path | str, input_format: str | None = None) -> InputFor
         raise ScoreFileError(
             path,
             f"cannot tell the format from the extension (known: {known_ext}); "
-            "name the format (--input-format jsonl or csv)",
+            "name the format (--input-format jsonl, csv or parquet)",
         )
     return found
 
@@ -247,10 +291,16 @@ class ScoreReader:
 
     Args:
         path: the scores file.
-        input_format: ``"jsonl"`` or ``"csv"``; ``None`` to go by the extension.
+        input_format: ``"jsonl"``, ``"csv"`` or ``"parquet"``; ``None`` to go by
+            the extension.
         label_set: the model's labels; when given, a row whose ``label``,
-            ``predicted`` or ``probabilities`` key is not one of them is invalid.
+            ``predicted`` or ``probabilities`` key is not one of them is
+            invalid, and so is one whose ``probabilities`` are not a
+            distribution over exactly these labels (see the module docstring).
         skip_invalid: skip invalid rows instead of failing.
+        calibrators: the store's calibrators, to apply to raw ``probabilities``
+            (rows without them are invalid); ``None`` when the rows are
+            already calibrated.
         fast_check: test rows with the validator generated from the schema
             first, and parse JSON Lines on the cheaper path (see the module
             docstring); ``False`` sends every row through the strict reader and
@@ -268,12 +318,17 @@ class ScoreReader:
         label_set: Collection[str] | None = None,
         skip_invalid: bool = False,
         fast_check: bool = True,
+        calibrators: StoreCalibrators | None = None,
     ) -> None:
         self.path = Path(path)
         self.format: InputFormat = detect_format(self.path, input_format)
         self.label_set: frozenset[str] | None = None if label_set is None else frozenset(label_set)
         self.skip_invalid = skip_invalid
         self.fast_check = fast_check
+        self.calibrators = calibrators
+        self._make_row: Callable[[dict[str, Any]], ScoreRow] = (
+            _row_of if calibrators is None else _calibrated_row_maker(calibrators)
+        )
         self.rows_read = 0
         self.rows_skipped = 0
         self._errors: list[RowError] = []
@@ -295,7 +350,12 @@ class ScoreReader:
         self.rows_skipped = 0
         self._errors = []
         check = fast_validator(SCORE_ROW_SCHEMA) if self.fast_check else None
-        rows = self._jsonl_rows(check) if self.format == "jsonl" else self._csv_rows(check)
+        if self.format == "jsonl":
+            rows = self._jsonl_rows(check)
+        elif self.format == "csv":
+            rows = self._csv_rows(check)
+        else:
+            rows = self._parquet_rows(check)
         with contextlib.closing(rows):
             yield from rows
         if self._errors and not self.skip_invalid:
@@ -305,7 +365,7 @@ class ScoreReader:
         if check is None:
             yield from self._rows(self._jsonl(), None)
             return
-        fast = _fast_jsonl_row(check, self.label_set)
+        fast = _fast_jsonl_row(check, self.label_set, self._make_row, self.calibrators is not None)
         # One loop for the lines the cheap path takes; any other line is
         # handed, as it is, to the general path (strict reader, full errors).
         with _open_regular(self.path) as stream:
@@ -336,17 +396,82 @@ class ScoreReader:
                 if issues:
                     problem = RowError(file=str(self.path), line=line, issues=issues)
             if problem is None:
-                row = _row_of(document)
-                issues = self._label_issues(row, document)
+                issues = self._row_issues(document)
                 if not issues:
-                    self.rows_read += 1
-                    yield row
-                    continue
+                    try:
+                        row = self._make_row(document)
+                    except CalibrationError as exc:
+                        issues = (self._calibration_issue(exc),)
+                    else:
+                        self.rows_read += 1
+                        yield row
+                        continue
                 problem = RowError(file=str(self.path), line=line, issues=issues)
             self._reject(problem)
 
+    def _row_issues(self, document: dict[str, Any]) -> tuple[SchemaIssue, ...]:
+        """What is wrong with a schema-valid row beyond the schema (labels, distribution)."""
+        probabilities = document.get("probabilities")
+        if self.calibrators is not None and probabilities is None:
+            return (
+                SchemaIssue(
+                    pointer="",
+                    message="the row has predicted and confidence but no probabilities; "
+                    "--apply-calibrator calibrates the model's raw probabilities, and a "
+                    "predicted label with its confidence cannot be calibrated",
+                    value=None,
+                    keyword=_CALIBRATION_KEYWORD,
+                    hint="give the raw probabilities of every label, or leave out "
+                    "--apply-calibrator if the rows are already calibrated",
+                ),
+            )
+        issues = self._label_issues(_row_of(document), document)
+        if issues or self.label_set is None or probabilities is None:
+            return issues
+        return self._distribution_issues(probabilities, self.label_set)
+
+    def _distribution_issues(
+        self, probabilities: dict[str, Any], labels: frozenset[str]
+    ) -> tuple[SchemaIssue, ...]:
+        issues = []
+        missing = sorted(labels.difference(probabilities))
+        if missing:
+            names = ", ".join(json.dumps(label, ensure_ascii=False) for label in missing)
+            issues.append(
+                SchemaIssue(
+                    pointer="/probabilities",
+                    message=f"the probabilities are not a distribution over the model's labels: "
+                    f"{names} {'is' if len(missing) == 1 else 'are'} missing",
+                    value=None,
+                    keyword=_DISTRIBUTION_KEYWORD,
+                    hint="give a probability for every label: " + ", ".join(sorted(labels)),
+                )
+            )
+        total = math.fsum(probabilities.values())
+        if abs(total - 1.0) > PROBABILITY_SUM_TOLERANCE:
+            issues.append(
+                SchemaIssue(
+                    pointer="/probabilities",
+                    message=f"the probabilities sum to {total:.6g}, not 1 (within "
+                    f"{PROBABILITY_SUM_TOLERANCE:g})",
+                    value=total,
+                    keyword=_DISTRIBUTION_KEYWORD,
+                    hint="give the model's probabilities (softmax outputs), not scores or a "
+                    "subset of them",
+                )
+            )
+        return tuple(issues)
+
+    def _calibration_issue(self, exc: CalibrationError) -> SchemaIssue:
+        return SchemaIssue(
+            pointer="/probabilities",
+            message=f"cannot be calibrated with {exc.file}: {exc.reason}",
+            value=None,
+            keyword=_CALIBRATION_KEYWORD,
+        )
+
     def _reject(self, error: RowError) -> None:
-        if self.format == "csv":
+        if self.format != "jsonl":  # CSV and Parquet name columns
             error = dataclasses.replace(error, column=_column_of(error.issue.pointer))
         if self.skip_invalid:
             self.rows_skipped += 1
@@ -400,7 +525,7 @@ class ScoreReader:
         yield line, document, None
 
     def _csv_rows(self, check: Check | None) -> _Rows:
-        labels = self.label_set
+        fast_row = _fast_document_row(self.label_set, self._make_row, self.calibrators is not None)
         with _open_regular(self.path) as binary:
             text = io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
             reader = csv.reader(self._bounded_lines(text), strict=True)
@@ -423,8 +548,8 @@ class ScoreReader:
                     # The common case in one loop; the general path (which
                     # says what is wrong) takes any row the validator rejects.
                     if check is not None and check(document):
-                        row = _row_of(document)
-                        if labels is None or not _unknown_labels(row, document, labels):
+                        row = fast_row(document)
+                        if row is not None:
                             self.rows_read += 1
                             yield row
                             continue
@@ -437,6 +562,40 @@ class ScoreReader:
             except csv.Error as exc:
                 raise ScoreFileError(
                     self.path, f"is not valid CSV at line {reader.line_num}: {exc}"
+                ) from exc
+
+    def _parquet_rows(self, check: Check | None) -> _Rows:
+        try:
+            import pyarrow.parquet as parquet  # the optional extra: imported only here
+        except ImportError as exc:
+            raise ScoreFileError(
+                self.path,
+                f"is a Parquet file, and reading Parquet needs pyarrow: {PARQUET_EXTRA}",
+            ) from exc
+        fast_row = _fast_document_row(self.label_set, self._make_row, self.calibrators is not None)
+        with _open_regular(self.path) as binary:
+            try:
+                table = parquet.ParquetFile(binary)
+                columns = self._csv_columns(list(table.schema_arrow.names))
+                batches = table.iter_batches(batch_size=PARQUET_BATCH_ROWS)
+                line = 0
+                for batch in batches:
+                    for record in batch.to_pylist():
+                        line += 1
+                        document = _parquet_document(columns, record)
+                        if check is not None and check(document):
+                            row = fast_row(document)
+                            if row is not None:
+                                self.rows_read += 1
+                                yield row
+                                continue
+                        yield from self._rows(((line, document, None),), check)
+            except (OSError, ValueError, TypeError, KeyError) as exc:
+                if isinstance(exc, ScoresError):
+                    raise
+                reason = str(exc).rstrip(". ")
+                raise ScoreFileError(
+                    self.path, f"cannot be read as Parquet ({reason}); is this a Parquet file?"
                 ) from exc
 
     def _bounded_lines(self, text: io.TextIOWrapper) -> Iterator[str]:
@@ -519,8 +678,70 @@ def _row_properties() -> frozenset[str]:
     return frozenset(load_schema(SCORE_ROW_SCHEMA)["properties"])
 
 
+def _is_distribution(probabilities: dict[str, Any], labels: frozenset[str]) -> bool:
+    """Whether ``probabilities`` (keys known to be labels) covers every label and sums to 1."""
+    return (
+        len(probabilities) == len(labels)
+        and abs(math.fsum(probabilities.values()) - 1.0) <= PROBABILITY_SUM_TOLERANCE
+    )
+
+
+def _fast_document_row(
+    label_set: frozenset[str] | None,
+    make_row: Callable[[dict[str, Any]], ScoreRow],
+    need_probabilities: bool,
+) -> Callable[[dict[str, Any]], ScoreRow | None]:
+    """For a document the schema accepts: its row, or ``None`` when the general path must decide.
+
+    ``None`` when the row names a label not in ``label_set``, its probabilities
+    are not a distribution over it, it has no probabilities while
+    ``need_probabilities``, or ``make_row`` (calibration) refuses it: the
+    general path then says what is wrong. Otherwise the row is the one the
+    general path would give.
+    """
+    plain = make_row is _row_of
+
+    def fast(document: dict[str, Any]) -> ScoreRow | None:
+        probabilities = document.get("probabilities")
+        if probabilities is None and need_probabilities:
+            return None
+        row = _row_of(document)
+        if label_set is not None and (
+            _unknown_labels(row, document, label_set)
+            or (probabilities is not None and not _is_distribution(probabilities, label_set))
+        ):
+            return None
+        if plain:
+            return row
+        try:
+            return make_row(document)
+        except CalibrationError:
+            return None
+
+    return fast
+
+
+def _calibrated_row_maker(calibrators: StoreCalibrators) -> Callable[[dict[str, Any]], ScoreRow]:
+    """The row of a document whose ``probabilities`` are raw: calibrated as inference does.
+
+    Raises (from the returned function):
+        CalibrationError: the user's calibrator cannot be applied to the row.
+    """
+    calibrate = calibrators.score
+
+    def make_row(document: dict[str, Any]) -> ScoreRow:
+        user_id = document.get("user_id")
+        scored = calibrate(document["probabilities"], user_id)
+        return _new_row(ScoreRow, (document["label"], scored.predicted, scored.confidence, user_id))
+
+    return make_row
+
+
 def _fast_jsonl_row(
-    check: Check, label_set: frozenset[str] | None
+    check: Check,
+    label_set: frozenset[str] | None,
+    make_row: Callable[[dict[str, Any]], ScoreRow] | None = None,
+    need_probabilities: bool = False,
 ) -> Callable[[bytes], ScoreRow | None]:
     """The cheap path for one line of a JSON Lines file: its row, or ``None``.
 
@@ -532,7 +753,8 @@ def _fast_jsonl_row(
       reader's Python hooks, except the one for ``NaN``/``Infinity``, which
       fails the parse (as do too-long integers, bad UTF-8 and anything after the
       object but the line break; whitespace around the object is left to the
-      strict reader);
+      strict reader, and so is a line with an escape ``\\uD...``, which may be a
+      lone surrogate);
     - every key of the row is a property of ``score_row.v1.json`` and the
       generated validator accepts it, so every value in it has been checked to
       be a string or a finite number: a number that overflowed to infinity
@@ -541,7 +763,9 @@ def _fast_jsonl_row(
       would leave more ``:`` in the line than keys in the parsed objects, since
       each key-value pair has one ``:`` outside strings; the two counts must be
       equal (a ``:`` inside a string only makes the line take the strict path);
-    - the labels are in ``label_set`` (when given), as the general path checks;
+    - the labels are in ``label_set`` (when given) and the probabilities a
+      distribution over it, and ``make_row`` (calibration) accepts the row, as
+      the general path checks (:func:`_fast_document_row`);
     - the line holds no ``\\ud``/``\\uD`` escape, which may be a lone surrogate
       (the strict reader refuses one; the scanner decodes it without a word).
 
@@ -552,10 +776,11 @@ def _fast_jsonl_row(
     # (typeshed types make_scanner's argument as a scanner; it takes a decoder.)
     scan = make_scanner(cast(Any, json.JSONDecoder(parse_constant=_no_constant)))
     names = _row_properties()
+    fast_row = _fast_document_row(label_set, make_row or _row_of, need_probabilities)
 
     def fast(raw: bytes) -> ScoreRow | None:
         if b"\\ud" in raw or b"\\uD" in raw:
-            return None
+            return None  # maybe a lone surrogate, which only the strict reader refuses
         try:
             text = raw.decode("utf-8")
             document, end = scan(text, 0)
@@ -570,10 +795,7 @@ def _fast_jsonl_row(
         pairs = len(document) + (len(probabilities) if type(probabilities) is dict else 0)
         if raw.count(b":") != pairs or not check(document):
             return None
-        row = _row_of(document)
-        if label_set is not None and _unknown_labels(row, document, label_set):
-            return None
-        return row
+        return fast_row(document)
 
     return fast
 
@@ -638,6 +860,50 @@ def _csv_document(columns: tuple[_Column, ...], record: list[str]) -> dict[str, 
     if probabilities:
         document["probabilities"] = probabilities
     return document
+
+
+def _parquet_document(columns: tuple[_Column, ...], record: dict[str, Any]) -> dict[str, Any]:
+    """The document of one Parquet row: nulls left out, ``p_<label>`` columns gathered.
+
+    A float that is not finite becomes its text (``"nan"``), which the schema
+    rejects as "not of type 'number'", as for CSV; so does a value JSON has no
+    type for (a date, bytes, a decimal). A ``probabilities`` column of map type
+    (pairs) becomes an object.
+    """
+    document: dict[str, Any] = {}
+    probabilities: dict[str, Any] = {}
+    for kind, key in columns:
+        name = PROBABILITY_COLUMN_PREFIX + key if kind == "probability" else key
+        value = record[name]
+        if value is None:
+            continue
+        if type(value) is float and not math.isfinite(value):
+            value = repr(value)
+        elif type(value) not in _PARQUET_JSON_TYPES:
+            value = str(value)
+        if kind == "probability":
+            probabilities[key] = value
+            continue
+        if key == "probabilities" and type(value) is list:
+            value = _parquet_map(value)
+        document[key] = value
+    if probabilities:
+        document["probabilities"] = probabilities
+    return document
+
+
+_PARQUET_JSON_TYPES = frozenset({str, int, float, bool, dict, list})
+
+
+def _parquet_map(pairs: list[Any]) -> Any:
+    if not all(type(pair) is tuple and len(pair) == 2 for pair in pairs):
+        return pairs  # not a map: the schema says what is wrong
+    mapping: dict[Any, Any] = {}
+    for key, value in pairs:
+        if type(value) is float and not math.isfinite(value):
+            value = repr(value)
+        mapping[key] = value
+    return mapping
 
 
 def _csv_number(cell: str) -> float | str:

@@ -19,6 +19,20 @@ included). On a tie the lower threshold wins: it rejects fewer rows for the
 same accuracy. When no candidate qualifies, :func:`tune_reject` raises
 :class:`NoThresholdInBounds` instead of picking one.
 
+Certified choice (``target_accuracy``): each candidate gets the one-sided
+Clopper-Pearson lower bound, at level ``1 - delta``, of its accuracy on
+accepted rows; fixed-sequence testing from the highest candidate down
+certifies candidates while the bound is at least the target and stops at the
+first that is not; the lowest certified candidate is chosen, provided its
+reject rate is at most ``reject_rate_max`` when that is given
+(:func:`~taskclf.core.bounds.certify_thresholds`). If the held-out rows are
+exchangeable with the rows met in deployment, then with probability at least
+``1 - delta`` over the held-out sample the chosen threshold's accuracy on
+accepted rows is at least the target. When nothing is certified,
+:func:`tune_reject` raises :class:`NothingCertified`. Per user, each user is
+certified on their own rows alone (same procedure, same ``delta``), so the
+guarantee holds for each user separately.
+
 Memory does not grow with the number of rows: each row lands in one bucket,
 the number of candidate thresholds it passes (found by bisection), and the
 accumulator keeps, per bucket, the row count and per-label TP/FP/FN counts.
@@ -39,8 +53,10 @@ from decimal import Decimal, DecimalException, InvalidOperation
 from itertools import pairwise
 from typing import Any
 
+from taskclf.core.bounds import CertifiedThresholds, ThresholdCount, certify_thresholds
 from taskclf.core.schemas import POLICY_SCHEMA, validate_value
 from taskclf.tune.defaults import (
+    DEFAULT_DELTA,
     DEFAULT_MIN_USER_SAMPLES,
     DEFAULT_REJECT_RATE_MAX,
     DEFAULT_REJECT_RATE_MIN,
@@ -49,6 +65,8 @@ from taskclf.tune.defaults import (
 from taskclf.tune.scores import ScoreRow
 
 __all__ = [
+    "CERTIFICATION_ASSUMPTION",
+    "DEFAULT_DELTA",
     "DEFAULT_MIN_USER_SAMPLES",
     "DEFAULT_REJECT_RATE_MAX",
     "DEFAULT_REJECT_RATE_MIN",
@@ -56,6 +74,7 @@ __all__ = [
     "MAX_THRESHOLDS",
     "NoScoreRowsError",
     "NoThresholdInBounds",
+    "NothingCertified",
     "SkippedUser",
     "SweepAccumulator",
     "SweepResult",
@@ -64,6 +83,8 @@ __all__ = [
     "TuneRejectError",
     "TuneResult",
     "UserSweep",
+    "certification_dict",
+    "certification_failure",
     "default_thresholds",
     "parse_thresholds",
     "tune_reject",
@@ -71,6 +92,12 @@ __all__ = [
 
 MAX_THRESHOLDS = 10_000
 """Most candidate thresholds a spec may produce (a guard against ``0:1:1e-9``)."""
+
+CERTIFICATION_ASSUMPTION = (
+    "the held-out rows are exchangeable with the rows met in deployment (drawn alike from "
+    "the same distribution)"
+)
+"""What the certified guarantee assumes, as the report states it."""
 
 _SPEC_HELP = "use start:stop:step (such as 0.10:0.95:0.05) or a list (such as 0.3,0.5,0.7)"
 
@@ -182,6 +209,7 @@ class ThresholdStats:
         threshold: the candidate threshold.
         rejected: rows whose confidence is below ``threshold``.
         accepted: the other rows.
+        correct: accepted rows whose prediction is right.
         reject_rate: ``rejected / (rejected + accepted)``.
         coverage: ``accepted / (rejected + accepted)``.
         accuracy: share of accepted rows whose prediction is right; ``None``
@@ -193,6 +221,7 @@ class ThresholdStats:
     threshold: float
     rejected: int
     accepted: int
+    correct: int
     reject_rate: float
     coverage: float
     accuracy: float | None
@@ -221,7 +250,11 @@ class SweepResult:
         reject_rate_min: lower bound on the reject rate of the chosen threshold.
         reject_rate_max: upper bound on it.
         chosen: the chosen entry of ``stats``, or ``None`` when no candidate
-            has a reject rate within the bounds (and something accepted).
+            has a reject rate within the bounds (and something accepted), or,
+            with ``certification``, when none is certified (within
+            ``reject_rate_max``).
+        certification: with a target accuracy, every candidate's bound and
+            the certified choice (``chosen`` is then its choice); else ``None``.
     """
 
     total: int
@@ -229,21 +262,66 @@ class SweepResult:
     reject_rate_min: float
     reject_rate_max: float
     chosen: ThresholdStats | None
+    certification: CertifiedThresholds | None = None
 
     @property
     def threshold(self) -> float | None:
         """The chosen threshold, or ``None``."""
         return None if self.chosen is None else self.chosen.threshold
 
+    def bound_of(self, entry: ThresholdStats) -> float | None:
+        """The lower bound of ``entry``'s accuracy, with a certification; else ``None``."""
+        if self.certification is None:
+            return None
+        for bound in self.certification.bounds:
+            if bound.threshold == entry.threshold:
+                return bound.bound
+        return None
+
+    def certified(self, entry: ThresholdStats) -> bool:
+        """Whether ``entry``'s threshold is certified (``False`` without a certification)."""
+        return self.certification is not None and entry.threshold in self.certification.certified
+
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form, as used by ``--format json`` output."""
-        return {
+        result: dict[str, Any] = {
             "total_rows": self.total,
             "reject_rate_min": self.reject_rate_min,
             "reject_rate_max": self.reject_rate_max,
             "chosen_threshold": self.threshold,
             "sweep": [entry.to_dict() for entry in self.stats],
         }
+        if self.certification is not None:
+            result["certification"] = certification_dict(self.certification)
+        return result
+
+
+def certification_dict(certification: CertifiedThresholds) -> dict[str, Any]:
+    """Plain-data form of a certification: target, delta, each bound, the choice."""
+    return {
+        "target_accuracy": certification.target_accuracy,
+        "delta": certification.delta,
+        "assumption": CERTIFICATION_ASSUMPTION,
+        "bounds": [
+            {
+                "threshold": bound.threshold,
+                "correct": bound.correct,
+                "accepted": bound.accepted,
+                "accuracy": bound.accuracy,
+                "lower_bound": bound.bound,
+                "tested": bound.tested,
+                "certified": bound.certified,
+            }
+            for bound in certification.bounds
+        ],
+        "certified_thresholds": list(certification.certified),
+        "chosen_threshold": certification.chosen,
+        "chosen_bound": certification.chosen_bound,
+        "reason": certification.reason,
+        "best_bound": certification.best_bound,
+        "best_threshold": certification.best_threshold,
+        "more_heldout_rows_needed": certification.more_heldout_rows_needed,
+    }
 
 
 class NoThresholdInBounds(TuneRejectError):
@@ -265,6 +343,54 @@ class NoThresholdInBounds(TuneRejectError):
             "(--reject-rate-min, --reject-rate-max) or try other thresholds (--thresholds)"
         )
         self.sweep = sweep
+
+
+class NothingCertified(TuneRejectError):
+    """No candidate threshold is certified at the target accuracy (within the reject-rate bound).
+
+    Attributes:
+        sweep: the full sweep with its certification (``chosen`` is ``None``).
+    """
+
+    def __init__(self, sweep: SweepResult) -> None:
+        certification = sweep.certification
+        assert certification is not None
+        super().__init__(certification_failure(certification, sweep.total))
+        self.sweep = sweep
+
+
+def certification_failure(certification: CertifiedThresholds, total: int) -> str:
+    """Why nothing was chosen, the best bound reached and where, and about how many more rows."""
+    target = f"accuracy {certification.target_accuracy:g} at delta {certification.delta:g}"
+    if certification.certified:
+        # Certified, but the lowest certified threshold rejects too much.
+        return (
+            f"no threshold is certified for {target} within the reject-rate limit: "
+            f"{certification.reason}; allow more rejects (--reject-rate-max), lower the "
+            "target (--target-accuracy) or add held-out rows"
+        )
+    if certification.best_bound is None or certification.best_threshold is None:
+        return (
+            f"no threshold is certified for {target}: no candidate accepts a held-out row; "
+            "try lower thresholds (--thresholds)"
+        )
+    best = next(
+        bound for bound in certification.bounds if bound.threshold == certification.best_threshold
+    )
+    text = (
+        f"no threshold is certified for {target} on {total} rows: {certification.reason}. "
+        f"The best lower bound is {certification.best_bound:.4f}, at threshold "
+        f"{certification.best_threshold:g} ({best.correct} of {best.accepted} accepted rows right)"
+    )
+    more = certification.more_heldout_rows_needed
+    if more is not None:
+        text += f"; about {more} more held-out rows at that accuracy would certify it"
+    else:
+        text += (
+            "; its observed accuracy is not above the target, so no number of rows at that "
+            "accuracy would certify it"
+        )
+    return text + ". Lower the target (--target-accuracy), raise --delta, or add held-out rows"
 
 
 class SweepAccumulator:
@@ -346,8 +472,20 @@ class SweepAccumulator:
             table.append([0] * len(self._counts))
         return index
 
-    def result(self, reject_rate_min: float, reject_rate_max: float) -> SweepResult:
+    def result(
+        self,
+        reject_rate_min: float,
+        reject_rate_max: float,
+        *,
+        target_accuracy: float | None = None,
+        delta: float = DEFAULT_DELTA,
+        limit_reject_rate: bool = True,
+    ) -> SweepResult:
         """The figures of every threshold and the one chosen within the bounds.
+
+        With ``target_accuracy``, the choice is the certified one (see the
+        module docstring), bounded by ``reject_rate_max`` only when
+        ``limit_reject_rate``; ``reject_rate_min`` is not used.
 
         Raises:
             NoScoreRowsError: no row was added.
@@ -375,6 +513,7 @@ class SweepAccumulator:
                     threshold=self._thresholds[bucket - 1],
                     rejected=rejected,
                     accepted=accepted,
+                    correct=sum(tp),
                     reject_rate=rejected / total,
                     coverage=accepted / total,
                     accuracy=sum(tp) / accepted if accepted else None,
@@ -382,12 +521,32 @@ class SweepAccumulator:
                 )
             )
         stats.reverse()
+        if target_accuracy is None:
+            return SweepResult(
+                total=total,
+                stats=tuple(stats),
+                reject_rate_min=reject_rate_min,
+                reject_rate_max=reject_rate_max,
+                chosen=_choose(stats, reject_rate_min, reject_rate_max),
+            )
+        certification = certify_thresholds(
+            (
+                ThresholdCount(threshold=e.threshold, correct=e.correct, accepted=e.accepted)
+                for e in stats
+            ),
+            target_accuracy=target_accuracy,
+            delta=delta,
+            total_rows=total,
+            max_reject_rate=reject_rate_max if limit_reject_rate else None,
+        )
+        chosen = next((e for e in stats if e.threshold == certification.chosen), None)
         return SweepResult(
             total=total,
             stats=tuple(stats),
             reject_rate_min=reject_rate_min,
-            reject_rate_max=reject_rate_max,
-            chosen=_choose(stats, reject_rate_min, reject_rate_max),
+            reject_rate_max=reject_rate_max if limit_reject_rate else 1.0,
+            chosen=chosen,
+            certification=certification,
         )
 
 
@@ -497,6 +656,9 @@ def tune_reject(
     reject_rate_max: float = DEFAULT_REJECT_RATE_MAX,
     per_user: bool = False,
     min_user_samples: int = DEFAULT_MIN_USER_SAMPLES,
+    target_accuracy: float | None = None,
+    delta: float = DEFAULT_DELTA,
+    limit_reject_rate: bool | None = None,
 ) -> TuneResult:
     """Sweep ``thresholds`` over ``rows`` in one pass and choose the reject threshold.
 
@@ -509,6 +671,14 @@ def tune_reject(
         per_user: also sweep each user's rows (rows with a ``user_id``).
         min_user_samples: fewest rows a user needs to be swept; users with
             fewer are listed in ``skipped_users``.
+        target_accuracy: choose the certified threshold for this accuracy
+            instead (see the module docstring); ``None`` for the best accuracy
+            within the reject-rate bounds.
+        delta: with ``target_accuracy``, the guarantee fails with probability
+            at most ``delta``.
+        limit_reject_rate: with ``target_accuracy``, whether ``reject_rate_max``
+            bounds the certified choice; ``None`` (the default) means no
+            (``tune-reject`` passes ``True`` when ``--reject-rate-max`` is given).
 
     Returns:
         The global sweep and choice, and with ``per_user`` the per-user ones.
@@ -520,6 +690,8 @@ def tune_reject(
             (empty, out of range, repeated) or ``min_user_samples < 1``.
         NoScoreRowsError: ``rows`` is empty.
         NoThresholdInBounds: no candidate is within the bounds on all rows.
+        NothingCertified: with ``target_accuracy``, no candidate is certified
+            on all rows (within ``reject_rate_max``, when it applies).
         Anything ``rows`` raises (such as ``InvalidScoreRowsError``).
     """
     candidates = default_thresholds() if thresholds is None else _checked_thresholds(thresholds)
@@ -534,6 +706,17 @@ def tune_reject(
         )
     if min_user_samples < 1:
         raise ValueError(f"min_user_samples must be at least 1, not {min_user_samples}")
+    if target_accuracy is not None and not 0.0 < target_accuracy < 1.0:
+        raise ValueError(
+            f"target_accuracy must lie strictly between 0 and 1, not {target_accuracy}"
+        )
+    if not 0.0 < delta < 1.0:
+        raise ValueError(f"delta must lie strictly between 0 and 1, not {delta}")
+    choice: dict[str, Any] = {
+        "target_accuracy": target_accuracy,
+        "delta": delta,
+        "limit_reject_rate": target_accuracy is None or bool(limit_reject_rate),
+    }
     overall = SweepAccumulator(candidates)
     users: dict[str, SweepAccumulator] = {}
     if per_user:
@@ -542,13 +725,17 @@ def tune_reject(
         add = overall.add
         for label, predicted, confidence, _user_id in rows:
             add(label, predicted, confidence)
-    sweep = overall.result(reject_rate_min, reject_rate_max)
+    sweep = overall.result(reject_rate_min, reject_rate_max, **choice)
     if sweep.chosen is None:
+        if sweep.certification is not None:
+            raise NothingCertified(sweep)
         raise NoThresholdInBounds(sweep)
     if not per_user:
         return TuneResult(sweep=sweep)
     swept = [
-        UserSweep(user_id=user_id, sweep=users[user_id].result(reject_rate_min, reject_rate_max))
+        UserSweep(
+            user_id=user_id, sweep=users[user_id].result(reject_rate_min, reject_rate_max, **choice)
+        )
         for user_id in sorted(users)
     ]
     skipped = [SkippedUser(user_id=user_id, rows=rows) for user_id, rows in sorted(few.items())]
