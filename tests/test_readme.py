@@ -157,6 +157,9 @@ def _run(command: str, home: Path, tmp_path: Path) -> str:
             "PATH": os.pathsep.join((str(script.parent), os.environ.get("PATH", os.defpath))),
             "HOME": str(tmp_path / "user"),  # nothing the tour runs may touch the real one
             "GIT_CEILING_DIRECTORIES": str(tmp_path),  # the copy is in no checkout
+            # On a terminal stdout is written line by line, so a report and the error
+            # after it appear in that order; a pipe would hold stdout back until exit.
+            "PYTHONUNBUFFERED": "1",
         }
     )
     for name in ("VISUAL", "EDITOR", "TZ", "LC_ALL", "LANG"):

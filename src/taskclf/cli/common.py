@@ -410,6 +410,13 @@ def report_error(ctx: Context, message: str, exit_code: int, details: Mapping[st
     if ctx.json:
         ctx.emit_json(False, error={"message": message, "details": dict(details)})
     else:
+        # What the report printed so far comes first, even when stdout is a pipe.
+        try:
+            ctx.stdout.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise OutputUnavailable(exc.errno, exc.strerror or str(exc)) from exc
         print(terminal_text(f"taskclf: error: {message}"), file=ctx.stderr)
     return exit_code
 
