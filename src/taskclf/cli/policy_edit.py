@@ -347,9 +347,7 @@ def _check_copy(
         document = parse_json_bytes(edited, source=ctx.display(ctx.policy_file))
         policy = InferencePolicy.from_dict(document)
     except JSONFileError as exc:
-        report.read_error = exc.reason
-        if exc.line is not None and exc.column is not None:
-            report.read_position = (exc.line, exc.column)
+        report.note_read_error(exc.reason, exc.line, exc.column)
         return report, None
     except PolicySchemaError as exc:
         report.issues = exc.issues

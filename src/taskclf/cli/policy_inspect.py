@@ -99,6 +99,12 @@ class FileReport:
     positions: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def note_read_error(self, reason: str, line: int | None, column: int | None) -> None:
+        """Record why the file could not be read, and where (for a JSON syntax error)."""
+        self.read_error = reason
+        if line is not None and column is not None:
+            self.read_position = (line, column)
+
     def where(self, pointer: str) -> tuple[int, int] | None:
         """Line and column of ``pointer`` in the file (or of its nearest ancestor)."""
         from taskclf.core.json_positions import position_of
@@ -265,9 +271,7 @@ def check_policy_file(
         report.exists = False
         return report
     except PolicyFileError as exc:
-        report.read_error = exc.reason
-        if exc.line is not None and exc.column is not None:
-            report.read_position = (exc.line, exc.column)
+        report.note_read_error(exc.reason, exc.line, exc.column)
         return report
     except PolicySchemaError as exc:
         report.issues = exc.issues
@@ -301,9 +305,7 @@ def _schema_report(path: Path) -> FileReport:
         report.exists = False
         return report
     except JSONFileError as exc:
-        report.read_error = exc.reason
-        if exc.line is not None and exc.column is not None:
-            report.read_position = (exc.line, exc.column)
+        report.note_read_error(exc.reason, exc.line, exc.column)
         return report
     report.issues = validate_policy_document(document)
     if report.issues:

@@ -81,12 +81,19 @@ def format_user_table(result: TuneResult) -> str:
         lines.append(_layout(rows))
     else:
         lines.append(f"no user has {result.min_user_samples} or more rows")
+    lines += _user_footer(result)
+    return "\n".join(lines)
+
+
+def _user_footer(result: TuneResult) -> list[str]:
+    """The lines under every per-user table: users skipped for too few rows, rows without one."""
+    lines = []
     if result.skipped_users:
         skipped = ", ".join(f"{user.user_id} ({user.rows})" for user in result.skipped_users)
         lines.append(f"skipped, fewer than {result.min_user_samples} rows: {skipped}")
     if result.rows_without_user:
         lines.append(f"rows without user_id: {result.rows_without_user}")
-    return "\n".join(lines)
+    return lines
 
 
 def _certified_user_table(result: TuneResult) -> str:
@@ -125,11 +132,7 @@ def _certified_user_table(result: TuneResult) -> str:
                 f"{format_threshold(certification.best_threshold)}"
             )
             lines.append(f"  {user.user_id} ({_rows(user.sweep.total)}): {where}")
-    if result.skipped_users:
-        skipped = ", ".join(f"{user.user_id} ({user.rows})" for user in result.skipped_users)
-        lines.append(f"skipped, fewer than {result.min_user_samples} rows: {skipped}")
-    if result.rows_without_user:
-        lines.append(f"rows without user_id: {result.rows_without_user}")
+    lines += _user_footer(result)
     return "\n".join(lines)
 
 
