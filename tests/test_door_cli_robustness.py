@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import signal
 import subprocess
 import time
@@ -75,20 +76,59 @@ class TestClosedStdout:
         assert len(completed.stderr.strip().splitlines()) == 1
 
 
-def _traceback_through_taskclf(stderr: str) -> bool:
-    """Whether ``stderr`` holds a traceback with a frame in taskclf's own code.
+def _takeover_line() -> int:
+    """The line of the entry module that takes SIGINT over (its first statement that runs code)."""
+    source = (Path(taskclf.__file__).parent / "cli" / "entry.py").read_text().splitlines()
+    return next(
+        number for number, line in enumerate(source, start=1) if line.startswith("_signal.signal(")
+    )
 
-    A SIGINT in the few milliseconds before taskclf's first line runs (the
-    interpreter's start-up and pip's script wrapper importing ``re``) is
-    reported by Python itself; from the entry module's first line on, taskclf
-    must handle it. A traceback whose frames are all outside the package is
-    the former.
+
+_FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+), in (?P<where>\S+)')
+
+
+def _interrupted_inside_taskclf(stderr: str) -> bool:
+    """Whether ``stderr`` is Python's report of a Ctrl-C that landed in taskclf's own code.
+
+    A SIGINT in the few milliseconds before taskclf takes SIGINT over is
+    Python's to report: while the interpreter and pip's script wrapper start,
+    while the two package ``__init__`` modules (a docstring and a version)
+    run, and before the entry module's first statement (``line 0``). From
+    that statement on, taskclf must handle it. So a traceback counts against
+    taskclf only when it has a frame in the package past those.
     """
-    if "Traceback" not in stderr:
-        return False
-    frames = [line for line in stderr.splitlines() if line.strip().startswith('File "')]
     package = str(Path(taskclf.__file__).parent)
-    return any(package in frame for frame in frames)
+    takeover = _takeover_line()
+    for line in stderr.splitlines():
+        frame = _FRAME.match(line)
+        if frame is None or not frame["file"].startswith(package):
+            continue
+        name = Path(frame["file"]).name
+        at_module_level = frame["where"] == "<module>"
+        if at_module_level and name == "__init__.py":
+            continue
+        if at_module_level and name == "entry.py" and int(frame["line"]) <= takeover:
+            continue
+        return True
+    return False
+
+
+class TestInterruptReportFilter:
+    """The filter tells Python's start-up reports from a Ctrl-C that taskclf should handle."""
+
+    def test_frames(self) -> None:
+        package = Path(taskclf.__file__).parent
+
+        def report(file: Path, line: int, where: str = "<module>") -> str:
+            frame = f'  File "{file}", line {line}, in {where}'
+            return f"Traceback (most recent call last):\n{frame}\nKeyboardInterrupt\n"
+
+        assert not _interrupted_inside_taskclf(report(package / "cli" / "entry.py", 0))
+        assert not _interrupted_inside_taskclf(report(package / "__init__.py", 7))
+        assert _interrupted_inside_taskclf(
+            report(package / "cli" / "entry.py", _takeover_line() + 1)
+        )
+        assert _interrupted_inside_taskclf(report(package / "cli" / "main.py", 1, "main"))
 
 
 class TestCtrlCDuringStartUp:
@@ -114,8 +154,10 @@ class TestCtrlCDuringStartUp:
                 if child.poll() is None:
                     child.kill()
                     child.communicate()
-            if "Traceback" in stderr and not _traceback_through_taskclf(stderr):
-                continue  # before taskclf's first line: Python's own report
+            if stderr.strip() == "KeyboardInterrupt" or (
+                "Traceback" in stderr and not _interrupted_inside_taskclf(stderr)
+            ):
+                continue  # before taskclf took SIGINT over: Python's own report
             # Death by the signal itself (before Python's handler exists) is what a shell
             # reports as 130 too.
             if child.returncode not in (0, 130, -signal.SIGINT):
@@ -123,6 +165,57 @@ class TestCtrlCDuringStartUp:
             if "Traceback" in stderr or len(stderr.strip().splitlines()) > 1:
                 bad.append(f"{args}: stderr {stderr[-300:]!r}")
         assert bad == [], bad[:5]
+
+
+# A real SIGINT that lands while a class is being created: Python 3.11 wraps the
+# KeyboardInterrupt its handler raises in a RuntimeError ("Error calling
+# __set_name__ ..."), as when a Ctrl-C arrives while a module defines a dataclass.
+_WRAPPED_INTERRUPT = """
+import os, signal, sys
+import taskclf.cli.entry as entry
+import taskclf.cli.main as cli_main
+
+class InterruptedWhileNamed:
+    def __set_name__(self, owner, name):
+        os.kill(os.getpid(), signal.SIGINT)
+        for _ in range(100_000):  # the handler runs here, inside __set_name__
+            pass
+
+def define_a_class(*_args):
+    class Record:
+        field = InterruptedWhileNamed()
+    return 0
+
+setattr(cli_main, sys.argv[1], define_a_class)
+sys.argv = ["taskclf", "policy", "show"]
+entry.entry_point()
+"""
+
+
+class TestCtrlCWrappedByPython:
+    """A Ctrl-C that Python delivers inside a RuntimeError is still a Ctrl-C: exit 130, one line."""
+
+    @pytest.mark.parametrize("where", ["main", "run_command"])
+    def test_interrupt_while_a_class_is_created(self, home: Path, where: str) -> None:
+        import sys
+
+        completed = subprocess.run(
+            [sys.executable, "-c", _WRAPPED_INTERRUPT, where], cwd=home, env=cli_env(),
+            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert completed.returncode == 130, completed.stderr
+        assert completed.stderr == "taskclf: interrupted; nothing more was done\n"
+
+    def test_a_plain_runtime_error_is_still_a_bug(self) -> None:
+        from taskclf.cli.output import caused_by_interrupt
+
+        try:
+            try:
+                raise ValueError("inner")
+            except ValueError as inner:
+                raise RuntimeError("outer") from inner
+        except RuntimeError as exc:
+            assert not caused_by_interrupt(exc)
 
 
 class TestSchemaKeyPattern:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from taskclf.cli.output import OutputUnavailable
+from taskclf.cli.output import OutputUnavailable, caused_by_interrupt
 from taskclf.cli.terminal import json_terminal_text, terminal_text
 
 __all__ = [
@@ -399,6 +399,8 @@ def run_command(
     except (BrokenPipeError, OutputUnavailable):
         raise  # our output cannot be written: entry_point says so, in one line
     except OSError as exc:
+        if caused_by_interrupt(exc):
+            raise KeyboardInterrupt from exc  # cleaning up after a Ctrl-C failed too
         if ctx.debug:
             raise
         where = f"{exc.filename}: " if exc.filename else ""

@@ -81,6 +81,12 @@ def entry_point() -> None:
             "whatever the command did before is done",
             1,
         )
+    except Exception as exc:  # e.g. a Ctrl-C while a module was being imported
+        from taskclf.cli.output import caused_by_interrupt
+
+        if not caused_by_interrupt(exc):
+            raise
+        code = _say("interrupted; nothing more was done", EXIT_INTERRUPTED)
     # From here on Ctrl-C changes nothing: the outcome is decided.
     _signal.signal(_signal.SIGINT, _signal.SIG_IGN)
     sys.exit(code)

@@ -40,7 +40,7 @@ from taskclf.cli.common import (
     run_command,
     wrap_description,
 )
-from taskclf.cli.output import OutputUnavailable
+from taskclf.cli.output import OutputUnavailable, caused_by_interrupt
 from taskclf.cli.terminal import terminal_text
 
 __all__ = ["build_parser", "entry_point", "main", "run"]
@@ -135,6 +135,8 @@ def run(args: argparse.Namespace, *, stdout: TextIO, stderr: TextIO) -> int:
     except (KeyboardInterrupt, OutputUnavailable):
         raise  # entry_point says what happened, in one line
     except Exception as exc:
+        if caused_by_interrupt(exc):
+            raise KeyboardInterrupt from exc  # a Ctrl-C Python delivered wrapped
         if ctx.debug:
             raise
         print(

@@ -419,8 +419,7 @@ class Home:
                     # Walk again from the root: a folder's ".." entry is not trusted.
                     pending = [*walked[:-1], *pending]
                     walked = []
-                    os.close(current)
-                    current = self._open_root(create=False)
+                    current = self._reopen_root(current)
                     continue
                 as_file = want_file and not pending
                 try:
@@ -432,8 +431,7 @@ class Home:
                     if link.target.startswith("/"):
                         pending = [*self._inside(link.target, shown), *pending]
                         walked = []
-                        os.close(current)
-                        current = self._open_root(create=False)
+                        current = self._reopen_root(current)
                     else:
                         pending = [*link.target.split("/"), *pending]
                     continue
@@ -457,13 +455,21 @@ class Home:
                     raise FileNotFoundError(
                         2, f"a part of the path ({where}) is a file, not a folder", shown
                     ) from None
-                os.close(current)
-                current = child
+                # `current` always names an open folder, even when a Ctrl-C lands
+                # between these two lines (the except below closes it once).
+                previous, current = current, child
+                os.close(previous)
                 walked.append(name)
             return current
         except BaseException:
             os.close(current)
             raise
+
+    def _reopen_root(self, current: int) -> int:
+        """Open the root again and close ``current``; the root's fd is returned."""
+        root = self._open_root(create=False)
+        os.close(current)
+        return root
 
     def _open_root(self, *, create: bool) -> int:
         try:
