@@ -121,7 +121,11 @@ class TestBash:
         assert offered == ["--format"]
 
     def test_choices_of_an_option(self) -> None:
-        assert _bash_complete(["taskclf", "policy", "show", "--format", ""]) == ["text", "json"]
+        assert _bash_complete(["taskclf", "policy", "show", "--format", ""]) == [
+            "text",
+            "json",
+            "github",
+        ]
 
     def test_schema_names(self) -> None:
         offered = _bash_complete(["taskclf", "policy", "schema", ""])

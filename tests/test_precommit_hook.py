@@ -20,8 +20,12 @@ def _hook() -> dict[str, object]:
     return dict(hook)
 
 
-def _run_hook(repo: Path) -> subprocess.CompletedProcess[str]:
-    """Select staged-like files with the hook's `files` regex and run its entry on them."""
+def _run_hook(repo: Path, args: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+    """Select staged-like files with the hook's `files` regex and run its entry on them.
+
+    ``args`` are the hook's ``args:`` from a user's config: pre-commit puts them
+    between the entry and the file names.
+    """
     hook = _hook()
     pattern = re.compile(str(hook["files"]))
     candidates = sorted(p.relative_to(repo).as_posix() for p in repo.rglob("*") if p.is_file())
@@ -31,7 +35,7 @@ def _run_hook(repo: Path) -> subprocess.CompletedProcess[str]:
     # console script from there; here that environment is the one running the tests.
     script = console_script(command[0])
     return subprocess.run(
-        [str(script), *command[1:], *selected],
+        [str(script), *command[1:], *args, *selected],
         cwd=repo,
         capture_output=True,
         text=True,
@@ -111,3 +115,21 @@ class TestPreCommitHook:
         result = _run_hook(tmp_path)
         assert result.returncode == 1
         assert "models/inference_policy.json: is not valid JSON" in result.stdout
+
+    def test_github_annotations_through_hook_args(self, tmp_path: Path) -> None:
+        path = write_json(
+            tmp_path / "models" / "inference_policy.json",
+            {"model_dir": "m", "model_schema_hash": "h", "model_label_set": ["a"],
+             "reject_threshold": 1.5},
+        )  # fmt: skip
+        result = _run_hook(tmp_path, ("--format", "github"))
+        assert result.returncode == 1
+        (annotation,) = [line for line in result.stdout.splitlines() if line.startswith("::")]
+        found = re.match(
+            r"::error file=models/inference_policy\.json,line=(\d+),col=(\d+),", annotation
+        )
+        assert found, annotation
+        line, column = int(found[1]), int(found[2])
+        assert (
+            path.read_text().splitlines()[line - 1][column - 1 :].startswith('"reject_threshold"')
+        )

@@ -10,12 +10,13 @@ Exit codes are the same for every command:
 By default output is for people. With ``--format json`` every command prints
 exactly one JSON object on stdout, with at least ``command``, ``ok`` and
 ``policy_file``; a failure adds ``error`` (``message`` and ``details``).
+``--format github`` adds GitHub Actions annotations. Each format is a
+reporter of :mod:`taskclf.cli.report`.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import sys
@@ -26,7 +27,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from taskclf.cli.output import OutputUnavailable, caused_by_interrupt
-from taskclf.cli.terminal import json_terminal_text, terminal_text
+from taskclf.cli.report import Annotation, Outcome, ResultBuilder, reporter_named
 
 __all__ = [
     "EXIT_CODES_EPILOG",
@@ -77,7 +78,15 @@ class CommandError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Context:
-    """The resolved global options and the output streams of one command run."""
+    """The resolved global options of one command run, and the result it is building.
+
+    A command reports only through this object: :meth:`report` hands it the
+    command's typed :class:`~taskclf.cli.report.Outcome`; :meth:`out` and
+    :meth:`body` print what comes before it (lines a question refers to, a
+    document); :meth:`warn`, :meth:`annotate` and :meth:`conclude` add to the
+    run's :class:`~taskclf.cli.report.Result` directly. The reporter picked by
+    ``--format`` renders it (see :mod:`taskclf.cli.report`).
+    """
 
     command: str
     home: Path
@@ -85,11 +94,14 @@ class Context:
     output_format: str
     stdout: TextIO
     stderr: TextIO
+    result: ResultBuilder
     debug: bool = False
 
     @classmethod
     def from_args(cls, args: argparse.Namespace, *, stdout: TextIO, stderr: TextIO) -> Context:
         """Resolve ``--home``/``TASKCLF_HOME``/cwd and ``--models-dir`` from parsed arguments."""
+        from taskclf.core.layout import policy_path
+
         home_flag = getattr(args, "home", None)
         home_arg = home_flag or os.environ.get("TASKCLF_HOME") or "."
         home_name = "--home" if home_flag else "TASKCLF_HOME"
@@ -101,13 +113,17 @@ class Context:
             home = models_dir.parent
         else:
             models_dir = home / "models"
+        command = str(getattr(args, "command_name", "taskclf"))
+        output_format = getattr(args, "format", None) or "text"
+        reporter = reporter_named(output_format, stdout, stderr)
         return cls(
-            command=str(getattr(args, "command_name", "taskclf")),
+            command=command,
             home=home,
             models_dir=models_dir,
-            output_format=getattr(args, "format", None) or "text",
+            output_format=output_format,
             stdout=stdout,
             stderr=stderr,
+            result=ResultBuilder(command, str(policy_path(models_dir)), reporter),
             debug=bool(getattr(args, "debug", False)),
         )
 
@@ -120,7 +136,7 @@ class Context:
 
     @property
     def json(self) -> bool:
-        """True when ``--format json`` was asked for."""
+        """True when ``--format json`` was asked for (the human report is not printed)."""
         return self.output_format == "json"
 
     def display(self, path: Path) -> str:
@@ -131,35 +147,42 @@ class Context:
             return str(path)
 
     def out(self, text: str = "") -> None:
-        """Print a line of the human report (ignored in JSON mode), terminal-safe."""
-        if not self.json:
-            self._write_stdout(terminal_text(text) + "\n")
+        """Add a line (or lines) of the human report; it is printed terminal-safe."""
+        self.result.line(text)
 
-    def _write_stdout(self, text: str) -> None:
-        # A failure to write the report (a full disk behind a redirection, a
-        # closed stdout) is not the command's failure: entry_point says so.
-        try:
-            self.stdout.write(text)
-        except BrokenPipeError:
-            raise
-        except OSError as exc:
-            raise OutputUnavailable(exc.errno, exc.strerror or str(exc)) from exc
+    def detail(self, text: str) -> None:
+        """Add a line about one item that :meth:`annotate` states too (``github`` omits it)."""
+        self.result.line(text, itemized=True)
 
     def warn(self, text: str) -> None:
-        """Print ``taskclf: warning: <text>`` on stderr, terminal-safe."""
-        print(terminal_text(f"taskclf: warning: {text}"), file=self.stderr)
+        """Add a warning (``taskclf: warning: <text>`` on stderr in text format)."""
+        self.result.warning(text)
 
-    def emit_json(self, ok: bool, **fields: Any) -> None:
-        """Print the one JSON object of a JSON-mode run (ignored in text mode)."""
-        if self.json:
-            document = {
-                "command": self.command,
-                "ok": ok,
-                "policy_file": str(self.policy_file),
-                **fields,  # may replace policy_file (validate names its own files)
-            }
-            text = json.dumps(document, indent=2, ensure_ascii=False, default=str)
-            self._write_stdout(json_terminal_text(text) + "\n")
+    def annotate(self, annotation: Annotation) -> None:
+        """Add a problem pinned to a file, line and column (``github`` prints it)."""
+        self.result.annotate(annotation)
+
+    def body(self, data: str | bytes) -> None:
+        """Print a document itself (not in JSON format, whose fields carry it)."""
+        self.result.body(data)
+
+    def report(self, outcome: Outcome) -> int:
+        """Report the command's own typed result; return its exit code.
+
+        Its warnings, annotations, text lines and JSON fields all come from
+        ``outcome`` (see :class:`~taskclf.cli.report.Outcome`).
+        """
+        self.result.report(outcome)
+        return outcome.exit_code
+
+    def conclude(self, ok: bool, **fields: Any) -> None:
+        """Say whether the run succeeded, with the command's fields of the JSON report.
+
+        The JSON report always has ``command``, ``ok`` and ``policy_file``
+        (a ``policy_file`` field replaces the latter: validate names its own
+        files).
+        """
+        self.result.conclude(ok, fields)
 
 
 def _folder_argument(name: str, value: str) -> Path:
@@ -339,15 +362,14 @@ def add_location_options(parser: argparse.ArgumentParser, *, suppress: bool) -> 
     )
 
 
-def add_output_options(parser: argparse.ArgumentParser, *, github: bool = False) -> None:
-    """Add ``--format`` for commands that report something (``github`` where it applies)."""
-    choices = ("text", "json", "github") if github else ("text", "json")
-    extra = "; github: one GitHub Actions ::error annotation per problem" if github else ""
+def add_output_options(parser: argparse.ArgumentParser) -> None:
+    """Add ``--format``: the reporters of :mod:`taskclf.cli.report`, by name."""
     parser.add_argument(
         "--format",
-        choices=choices,
+        choices=("text", "json", "github"),
         default="text",
-        help=f"text for people (default) or one JSON object for scripts{extra}",
+        help="text for people (default); json: one JSON object for scripts; github: the "
+        "text report with a GitHub Actions ::error or ::warning annotation per problem",
     )
 
 
@@ -391,9 +413,13 @@ def run_command(
     args: argparse.Namespace,
     ctx: Context,
 ) -> int:
-    """Run ``handler``; turn a :class:`CommandError` or an OS error into a message and exit code."""
+    """Run ``handler`` and let the reporter render its result; return the exit code.
+
+    A :class:`CommandError` or an OS error becomes the result's error (a
+    message, no traceback).
+    """
     try:
-        return handler(args, ctx)
+        code = handler(args, ctx)
     except CommandError as exc:
         return report_error(ctx, exc.message, exc.exit_code, exc.details)
     except (BrokenPipeError, OutputUnavailable):
@@ -405,21 +431,14 @@ def run_command(
             raise
         where = f"{exc.filename}: " if exc.filename else ""
         return report_error(ctx, f"{where}{exc.strerror or exc}", EXIT_INVALID, {})
+    ctx.result.finish(code)
+    return code
 
 
 def report_error(ctx: Context, message: str, exit_code: int, details: Mapping[str, Any]) -> int:
-    """Print ``message`` (stderr, or as JSON on stdout) and return ``exit_code``."""
-    if ctx.json:
-        ctx.emit_json(False, error={"message": message, "details": dict(details)})
-    else:
-        # What the report printed so far comes first, even when stdout is a pipe.
-        try:
-            ctx.stdout.flush()
-        except BrokenPipeError:
-            raise
-        except OSError as exc:
-            raise OutputUnavailable(exc.errno, exc.strerror or str(exc)) from exc
-        print(terminal_text(f"taskclf: error: {message}"), file=ctx.stderr)
+    """End the run with ``message`` as its error; return ``exit_code``."""
+    ctx.result.fail(message, details)
+    ctx.result.finish(exit_code)
     return exit_code
 
 

@@ -74,5 +74,5 @@ def completion_script(shell: str) -> str:
 
 def run_completion(args: argparse.Namespace, ctx: Context) -> int:
     """Print the script for ``args.shell``."""
-    print(completion_script(args.shell), end="", file=ctx.stdout)
+    ctx.body(completion_script(args.shell))
     return EXIT_OK

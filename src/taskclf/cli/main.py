@@ -41,7 +41,6 @@ from taskclf.cli.common import (
     wrap_description,
 )
 from taskclf.cli.output import OutputUnavailable, caused_by_interrupt
-from taskclf.cli.terminal import terminal_text
 
 __all__ = ["build_parser", "entry_point", "main", "run"]
 
@@ -114,8 +113,13 @@ def run(args: argparse.Namespace, *, stdout: TextIO, stderr: TextIO) -> int:
     """Run the command chosen in ``args``; return its exit code."""
     try:
         ctx = Context.from_args(args, stdout=stdout, stderr=stderr)
-    except CommandError as exc:
-        print(terminal_text(f"taskclf: error: {exc.message}"), file=stderr)
+    except CommandError as exc:  # --home or --models-dir cannot be used
+        from taskclf.cli.report import ResultBuilder, reporter_named
+
+        reporter = reporter_named(getattr(args, "format", None) or "text", stdout, stderr)
+        failed = ResultBuilder(str(getattr(args, "command_name", "taskclf")), None, reporter)
+        failed.fail(exc.message, exc.details)
+        failed.finish(exc.exit_code)
         return exc.exit_code
     _configure_logging(ctx.debug)
     problem = _why_not_a_home(ctx.home) if getattr(args, "needs_home", True) else None
@@ -203,29 +207,27 @@ class CommandParser(argparse.ArgumentParser):
 
 
 def _report_usage_error(exc: UsageError, arguments: list[str]) -> int:
-    if _wants_json(arguments):
-        import json
+    from taskclf.cli.report import reporter_named
 
-        prog = exc.parser.prog.removeprefix("taskclf ").strip()
-        document = {
-            "command": prog or "taskclf",
-            "ok": False,
-            "error": {"message": exc.message, "kind": "usage", "usage": exc.parser.format_usage()},
-        }
-        print(json.dumps(document, indent=2, ensure_ascii=False), file=sys.stdout)
-    else:
-        exc.parser.print_usage(sys.stderr)
-        print(terminal_text(f"{exc.parser.prog}: error: {exc.message}"), file=sys.stderr)
+    reporter = reporter_named(_wanted_format(arguments), sys.stdout, sys.stderr)
+    reporter.usage_error(exc.parser.prog, exc.message, exc.parser.format_usage())
     return EXIT_USAGE
 
 
-def _wants_json(arguments: list[str]) -> bool:
+def _wanted_format(arguments: list[str]) -> str:
+    """The ``--format`` asked for on a command line that did not parse (``text`` if none)."""
+    wanted = "text"
     for index, argument in enumerate(arguments):
-        if argument == "--format=json":
-            return True
-        if argument == "--format" and arguments[index + 1 : index + 2] == ["json"]:
-            return True
-    return False
+        if argument == "--":
+            break
+        value = None
+        if argument.startswith("--format="):
+            value = argument.removeprefix("--format=")
+        elif argument == "--format":
+            value = next(iter(arguments[index + 1 : index + 2]), None)
+        if value in ("json", "github"):
+            wanted = value
+    return wanted
 
 
 def entry_point() -> None:

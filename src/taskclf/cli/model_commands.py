@@ -107,7 +107,7 @@ def run_list(args: argparse.Namespace, ctx: Context) -> int:
     else:
         pointer = "none" if active is None else value_text(active.model_dir)
     ctx.out(f"Legacy active pointer ({ctx.display(active_path(ctx.models_dir))}): {pointer}")
-    ctx.emit_json(
+    ctx.conclude(
         True,
         selection=report.to_dict(),
         active=None if active is None else active.to_dict(),
@@ -141,5 +141,5 @@ def run_set_active(args: argparse.Namespace, ctx: Context) -> int:
             "(taskclf policy create) or removed (taskclf policy remove)"
         )
         ctx.warn(warning)
-    ctx.emit_json(True, change=change.to_dict(), warning=warning)
+    ctx.conclude(True, change=change.to_dict(), warning=warning)
     return EXIT_OK

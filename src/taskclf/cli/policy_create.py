@@ -137,7 +137,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         write_policy(ctx, policy)
         written = True
     _report(ctx, policy, changes, previous_state, threshold_from, binding, args.dry_run)
-    ctx.emit_json(
+    ctx.conclude(
         True,
         written=written,
         dry_run=bool(args.dry_run),

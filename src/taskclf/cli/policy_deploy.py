@@ -28,7 +28,7 @@ from taskclf.cli.common import (
 )
 from taskclf.cli.outcomes import disk_check_refusal, schema_refusal
 from taskclf.cli.render import FieldChange, failure_lines, field_changes
-from taskclf.cli.terminal import terminal_text, value_text
+from taskclf.cli.terminal import value_text
 
 if TYPE_CHECKING:
     from taskclf.core.inference_policy import InferencePolicy
@@ -375,7 +375,7 @@ def run_set(args: argparse.Namespace, ctx: Context) -> int:
         if args.dry_run
         else f"Wrote {shown} (undo: taskclf policy rollback)."
     )
-    ctx.emit_json(
+    ctx.conclude(
         True,
         written=not args.dry_run,
         dry_run=bool(args.dry_run),
@@ -419,7 +419,7 @@ def run_diff(args: argparse.Namespace, ctx: Context) -> int:
         ctx.out(f"{path} does not match the files on disk (apply would refuse it):")
         for line in failure_lines(str(path), failures):
             ctx.out(f"  {line}")
-    ctx.emit_json(
+    ctx.conclude(
         not changes and not failures,
         file=str(path),
         same=not changes,
@@ -446,7 +446,7 @@ def run_apply(args: argparse.Namespace, ctx: Context) -> int:
         else:
             _write(ctx, data, expected=current)
             ctx.out(f"Installed {path} as {shown} (undo: taskclf policy rollback).")
-    ctx.emit_json(
+    ctx.conclude(
         True,
         file=str(path),
         written=not same and not args.dry_run,
@@ -521,7 +521,7 @@ def run_history(args: argparse.Namespace, ctx: Context) -> int:
             for line in lines[1:]:
                 ctx.out(f"  {'':>{width}}  {line}")
         ctx.out("Show one: taskclf policy history --show N; restore it: taskclf policy rollback N")
-    ctx.emit_json(
+    ctx.conclude(
         True,
         versions=[entry.to_dict() for entry in history.versions],
         damaged=[bad.to_dict() for bad in history.damaged],
@@ -530,21 +530,12 @@ def run_history(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _show(ctx: Context, entry: PolicyVersion) -> int:
-    if ctx.json:
-        text = None if entry.data is None else entry.data.decode("utf-8", "replace")
-        ctx.emit_json(True, version=entry.to_dict(), file_text=text)
-        return EXIT_OK
+    text = None if entry.data is None else entry.data.decode("utf-8", "replace")
     if entry.data is None:
         ctx.out(f'Version {entry.version} is "no policy": there was no policy file.')
-        return EXIT_OK
-    stream = ctx.stdout
-    buffer = getattr(stream, "buffer", None)
-    if buffer is not None and not stream_is_interactive(stream):
-        stream.flush()
-        buffer.write(entry.data)  # exactly as it was, for `> file` and pipes
-        buffer.flush()
     else:
-        print(terminal_text(entry.data.decode("utf-8", "replace")), end="", file=stream)
+        ctx.body(entry.data)  # exactly as it was, for `> file` and pipes
+    ctx.conclude(True, version=entry.to_dict(), file_text=text)
     return EXIT_OK
 
 
@@ -570,7 +561,7 @@ def run_rollback(args: argparse.Namespace, ctx: Context) -> int:
     described += f"{value_text(target.replaced_by)})"
     if current == target.data:
         ctx.out(f"{shown} already is {described}; nothing to do.")
-        ctx.emit_json(True, written=False, dry_run=bool(args.dry_run), version=target.to_dict())
+        ctx.conclude(True, written=False, dry_run=bool(args.dry_run), version=target.to_dict())
         return EXIT_OK
     new = None if check.policy is None else check.policy.to_dict()
     changes = [] if new is None else field_changes(_document_of(current), new)
@@ -581,7 +572,7 @@ def run_rollback(args: argparse.Namespace, ctx: Context) -> int:
         _print_changes(ctx, f"Changes to {shown}", changes)
     if args.dry_run:
         ctx.out("Nothing was written (--dry-run).")
-        ctx.emit_json(
+        ctx.conclude(
             True,
             written=False,
             dry_run=True,
@@ -591,7 +582,7 @@ def run_rollback(args: argparse.Namespace, ctx: Context) -> int:
         return EXIT_OK
     if not args.yes and not _confirmed(ctx, f"Restore {described}? [y/N] "):
         ctx.out("Not restored.")
-        ctx.emit_json(True, written=False, dry_run=False, version=target.to_dict())
+        ctx.conclude(True, written=False, dry_run=False, version=target.to_dict())
         return EXIT_OK
     try:
         rollback_inference_policy(
@@ -616,7 +607,7 @@ def run_rollback(args: argparse.Namespace, ctx: Context) -> int:
         ctx.out(f"Now {fallback}.")
     else:
         ctx.out(f"Restored {shown}; the version it replaced is now version 1.")
-    ctx.emit_json(
+    ctx.conclude(
         True,
         written=True,
         dry_run=False,

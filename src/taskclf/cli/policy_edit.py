@@ -123,12 +123,12 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         if edited == original and seeded_from is None:
             shutil.rmtree(workdir, ignore_errors=True)
             say(f"No changes; {ctx.display(live)} was not modified.")
-            ctx.emit_json(True, written=False, outcome="unchanged", seeded_from=seeded_from)
+            ctx.conclude(True, written=False, outcome="unchanged", seeded_from=seeded_from)
             return EXIT_OK
         if not edited.strip():
             shutil.rmtree(workdir, ignore_errors=True)
             say(f"Cancelled: the copy was emptied; {ctx.display(live)} was not modified.")
-            ctx.emit_json(True, written=False, outcome="cancelled", seeded_from=seeded_from)
+            ctx.conclude(True, written=False, outcome="cancelled", seeded_from=seeded_from)
             return EXIT_OK
         report, policy = _check_copy(copy, edited, ctx, disk=not args.no_validate_disk)
         problems = report.lines(ctx.display(live))
@@ -147,7 +147,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
                 else f"Aborted: nothing was written to {ctx.display(live)}."
             )
             say(f"Your edited copy is kept at {copy}")
-            ctx.emit_json(
+            ctx.conclude(
                 False,
                 written=False,
                 outcome="aborted",
@@ -205,7 +205,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     shutil.rmtree(workdir, ignore_errors=True)
     if seeded_from is not None and edited == original:
         say(f"No changes to the seeded policy; {ctx.display(live)} keeps it.")
-        ctx.emit_json(
+        ctx.conclude(
             True, written=True, outcome="unchanged", seeded_from=seeded_from,
             policy=policy.to_dict(),
         )  # fmt: skip
@@ -217,7 +217,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     )
     for change in changes:
         say(str(change))
-    ctx.emit_json(
+    ctx.conclude(
         True,
         written=True,
         outcome="saved",

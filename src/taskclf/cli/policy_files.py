@@ -128,7 +128,7 @@ def run_remove(args: argparse.Namespace, ctx: Context) -> int:
     kind = policy_file_kind(ctx)
     if kind == "nothing":
         ctx.out(f"No inference policy at {shown}; nothing to remove.")
-        ctx.emit_json(True, removed=False, fallback=describe_fallback(ctx))
+        ctx.conclude(True, removed=False, fallback=describe_fallback(ctx))
         return EXIT_OK
     if not args.yes:
         stdin = default_stdin()
@@ -139,7 +139,7 @@ def run_remove(args: argparse.Namespace, ctx: Context) -> int:
         print(f"Remove {shown}? [y/N] ", end="", file=ctx.stdout, flush=True)
         if stdin.readline().strip().lower() not in {"y", "yes"}:
             ctx.out("Not removed.")
-            ctx.emit_json(True, removed=False, fallback=None)
+            ctx.conclude(True, removed=False, fallback=None)
             return EXIT_OK
     from taskclf.core.inference_policy import PolicyFileError, remove_inference_policy
 
@@ -156,7 +156,7 @@ def run_remove(args: argparse.Namespace, ctx: Context) -> int:
     fallback = describe_fallback(ctx)
     ctx.out(f"Removed {shown}.")
     ctx.out(f"Now {fallback}.")
-    ctx.emit_json(True, removed=True, fallback=fallback)
+    ctx.conclude(True, removed=True, fallback=fallback)
     return EXIT_OK
 
 
@@ -183,7 +183,7 @@ def run_init(args: argparse.Namespace, ctx: Context) -> int:
         f"{ctx.home}), then check it with `taskclf policy validate`."
     )
     ctx.out("Easier: `taskclf policy create --model-dir models/<run_id>` fills them for you.")
-    ctx.emit_json(True, written=True)
+    ctx.conclude(True, written=True)
     return EXIT_OK
 
 
@@ -199,16 +199,14 @@ def run_template(args: argparse.Namespace, ctx: Context) -> int:
     if args.check:
         return _check_template(ctx, args.output or DEFAULT_TEMPLATE_PATH, rendered)
     if args.output is None or _is_stdout(args.output):
-        if ctx.json:  # the template inside the envelope every command's JSON has
-            ctx.emit_json(True, written=False, template=json.loads(rendered))
-        else:
-            ctx.stdout.write(rendered)
+        ctx.body(rendered)  # in JSON, inside the envelope every command's JSON has:
+        ctx.conclude(True, written=False, template=json.loads(rendered))
         return EXIT_OK
     from taskclf.core.atomic import write_text_atomic
 
     write_text_atomic(args.output, rendered)
     ctx.out(f"Wrote the template to {args.output}.")
-    ctx.emit_json(True, file=str(args.output), written=True)
+    ctx.conclude(True, file=str(args.output), written=True)
     return EXIT_OK
 
 
@@ -244,7 +242,7 @@ def _check_template(ctx: Context, path: Path, rendered: str) -> int:
         ctx.out(f"Regenerate it with: taskclf policy template --output {path}")
     else:
         ctx.out(f"{path}: up to date.")
-    ctx.emit_json(not diff, file=str(path), up_to_date=not diff, diff=diff)
+    ctx.conclude(not diff, file=str(path), up_to_date=not diff, diff=diff)
     return EXIT_OK if not diff else EXIT_INVALID
 
 
@@ -258,7 +256,7 @@ def run_schema(args: argparse.Namespace, ctx: Context) -> int:
     names = [file.removesuffix(".json") for file in schema_names()]
     if args.list:
         ctx.out("\n".join(names))
-        ctx.emit_json(True, names=names)
+        ctx.conclude(True, names=names)
         return EXIT_OK
     if args.name not in names:
         raise CommandError(
@@ -274,15 +272,13 @@ def run_schema(args: argparse.Namespace, ctx: Context) -> int:
     else:
         text = schema_text(file)
     if args.output is None or _is_stdout(args.output):
-        if ctx.json:  # the schema inside the envelope every command's JSON has
-            ctx.emit_json(True, name=args.name, bundled=bool(args.bundled), schema=json.loads(text))
-        else:
-            ctx.stdout.write(text)
+        ctx.body(text)  # in JSON, inside the envelope every command's JSON has:
+        ctx.conclude(True, name=args.name, bundled=bool(args.bundled), schema=json.loads(text))
         return EXIT_OK
     from taskclf.core.atomic import write_text_atomic
 
     write_text_atomic(args.output, text)
     what = "policy" if args.name == _DEFAULT_SCHEMA else args.name
     ctx.out(f"Wrote the {what} schema to {args.output}.")
-    ctx.emit_json(True, name=args.name, file=str(args.output), written=True)
+    ctx.conclude(True, name=args.name, file=str(args.output), written=True)
     return EXIT_OK

@@ -17,6 +17,7 @@ from taskclf.cli.common import (
 )
 from taskclf.cli.fallback import describe_fallback
 from taskclf.cli.render import failure_lines, issue_lines, policy_summary
+from taskclf.cli.report import Annotation
 
 if TYPE_CHECKING:
     from taskclf.core.home import Home
@@ -79,7 +80,7 @@ def register(commands: Any, shared: argparse.ArgumentParser) -> None:
         action="store_true",
         help="check the schema only, not the model bundle and calibrator store on disk",
     )
-    add_output_options(validate, github=True)
+    add_output_options(validate)
     validate.set_defaults(handler=run_validate, command_name="policy validate")
 
 
@@ -154,42 +155,26 @@ class FileReport:
             }
         )
 
-    def annotations(self, shown: str) -> list[str]:
-        """One GitHub Actions ``::error`` workflow command per problem of the file."""
-        lines = []
+    def annotations(self, shown: str) -> list[Annotation]:
+        """One annotation per problem of the file, at the line and column of its key."""
+
+        def at(where: tuple[int, int] | None, title: str, message: str) -> Annotation:
+            line, column = (None, None) if where is None else where
+            return Annotation(message, title=title, file=shown, line=line, column=column)
+
+        found = []
         if not self.exists:
-            lines.append(_annotation(shown, None, "taskclf: missing file", "does not exist"))
+            found.append(at(None, "taskclf: missing file", "does not exist"))
         elif self.read_error is not None:
-            lines.append(
-                _annotation(shown, self.read_position, "taskclf: unreadable", self.read_error)
-            )
+            found.append(at(self.read_position, "taskclf: unreadable", self.read_error))
         for issue in self.issues:
             title = f"taskclf schema: {issue.keyword}"
-            lines.append(_annotation(shown, self.where(issue.pointer), title, str(issue)))
+            found.append(at(self.where(issue.pointer), title, str(issue)))
         for failure in self.failures:
             title = f"taskclf disk check: {failure.check}"
-            lines.append(
-                _annotation(
-                    shown,
-                    self.where(failure.pointer),
-                    title,
-                    f"{failure.pointer}: {failure.message}",
-                )
-            )
-        return lines
-
-
-def _annotation(file: str, where: tuple[int, int] | None, title: str, message: str) -> str:
-    # GitHub's workflow-command escaping: %, CR and LF in the message; also : and ,
-    # in property values.
-    def data(text: str) -> str:
-        return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-    def prop(text: str) -> str:
-        return data(text).replace(":", "%3A").replace(",", "%2C")
-
-    place = "" if where is None else f",line={where[0]},col={where[1]}"
-    return f"::error file={prop(file)}{place},title={prop(title)}::{data(message)}"
+            message = f"{failure.pointer}: {failure.message}"
+            found.append(at(self.where(failure.pointer), title, message))
+        return found
 
 
 @functools.lru_cache(maxsize=1024)
@@ -343,7 +328,7 @@ def run_show(args: argparse.Namespace, ctx: Context) -> int:
         ctx.out(f"No inference policy at {shown}.")
         ctx.out(f"Without it, {fallback}.")
         ctx.out("Create one with: taskclf policy create --model-dir models/<run_id>")
-        ctx.emit_json(True, exists=False, valid=None, fallback=fallback)
+        ctx.conclude(True, exists=False, valid=None, fallback=fallback)
         return EXIT_OK
     if report.policy is None:
         fallback = describe_fallback(ctx)
@@ -354,7 +339,7 @@ def run_show(args: argparse.Namespace, ctx: Context) -> int:
             "Fix it by hand (check with `taskclf policy validate`) or recreate it with "
             "`taskclf policy create`."
         )
-        ctx.emit_json(False, exists=True, valid=False, report=report.to_dict(), fallback=fallback)
+        ctx.conclude(False, exists=True, valid=False, report=report.to_dict(), fallback=fallback)
         return EXIT_INVALID
     ctx.out(f"Inference policy: {shown}")
     ctx.out("\n".join(policy_summary(report.policy, store_method=report.store_method)))
@@ -368,7 +353,7 @@ def run_show(args: argparse.Namespace, ctx: Context) -> int:
             ctx.out("Disk checks: passed (the model bundle matches the policy).")
         else:
             ctx.out("Disk checks: passed (the bundle and calibrator store match the policy).")
-    ctx.emit_json(
+    ctx.conclude(
         report.valid,
         exists=True,
         valid=report.valid,
@@ -405,25 +390,20 @@ def run_validate(args: argparse.Namespace, ctx: Context) -> int:
         )
         for path, models_dir in targets
     ]
-    if ctx.output_format == "github":
-        for report in reports:
-            shown = str(report.file) if explicit else ctx.display(report.file)
-            for line in report.annotations(shown):
-                ctx.out(line)
     for report in reports:
         shown = str(report.file) if explicit else ctx.display(report.file)
-        if ctx.output_format == "github":
-            continue
+        for annotation in report.annotations(shown):
+            ctx.annotate(annotation)
         if report.valid:
             checked = "schema" if not report.disk_checked else "schema and disk checks"
-            ctx.out(f"{shown}: ok ({checked})")
+            ctx.detail(f"{shown}: ok ({checked})")
         else:
-            ctx.out("\n".join(report.lines(shown)))
+            ctx.detail("\n".join(report.lines(shown)))
     failed = sum(not report.valid for report in reports)
     noun = "file" if len(reports) == 1 else "files"
     summary = f"{len(reports)} {noun} checked: {len(reports) - failed} valid, {failed} invalid."
     ctx.out(summary)
-    ctx.emit_json(
+    ctx.conclude(
         failed == 0,
         policy_file=None if explicit else str(ctx.policy_file),
         files=[report.to_dict() for report in reports],

@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from taskclf.cli.common import (
     EXIT_INVALID,
-    EXIT_OK,
     CommandError,
     Context,
     add_command,
     add_output_options,
     parse_threshold,
 )
+from taskclf.cli.report import Outcome
 from taskclf.cli.terminal import value_text
 
-__all__ = ["register", "user_path"]
+if TYPE_CHECKING:
+    from taskclf.infer.resolve import ResolvedInferenceConfig
+
+__all__ = ["Resolution", "register", "user_path"]
 
 _DESCRIPTION = """\
 Resolve the configuration inference would start with, exactly as inference does:
@@ -110,38 +115,58 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     except ModelResolutionError as exc:
         raise CommandError(exc.message, exit_code=EXIT_INVALID, details=exc.to_dict()) from exc
 
-    rows = [
-        ("resolved by", str(config.step)),
-        ("model_dir", config.model_dir),
-        ("schema_hash", config.schema_hash),
-        ("labels", ", ".join(map(value_text, config.label_set))),
-        ("calibrator", _calibrator(config)),
-        ("reject_threshold", f"{config.reject_threshold:g}"),
-    ]
-    width = max(len(name) for name, _ in rows)
-    ctx.out(f"Inference would use (policy file: {ctx.display(ctx.policy_file)}):")
-    for name, value in rows:
-        ctx.out(f"  {name:<{width}}  {value_text(value)}")
-    per_user = config.per_user_reject_thresholds
-    if per_user:
-        ctx.out(f"  per-user reject thresholds ({len(per_user)}):")
-        for user, threshold in sorted(per_user.items()):
-            ctx.out(f"    {value_text(user)}  {threshold:g}")
-    if str(config.step) == "active":
-        ctx.out(
-            "Note: models/active.json is a deprecated legacy pointer; make this choice a "
-            f"policy with `taskclf policy create --model-dir {config.model_dir}`."
-        )
-    if args.explain:
-        ctx.out("Resolution trail:")
-        if not config.trail:
-            ctx.out("  (the first step won; nothing was skipped)")
-        for number, entry in enumerate(config.trail, start=1):
-            ctx.out(f"  {number}. {value_text(entry)}")
-    elif any(entry.broken for entry in config.trail):
-        ctx.out("Note: a higher-precedence file exists but was skipped; see --explain.")
-    ctx.emit_json(True, resolved=config.to_dict())
-    return EXIT_OK
+    return ctx.report(
+        Resolution(config=config, policy_file=ctx.display(ctx.policy_file), explain=args.explain)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution(Outcome):
+    """What ``policy resolve`` found: the configuration inference would start with.
+
+    ``policy_file`` is the policy file as shown to the person; ``explain``
+    asks for the whole trail in the text report (JSON always has it).
+    """
+
+    config: ResolvedInferenceConfig
+    policy_file: str
+    explain: bool
+
+    def json_fields(self) -> dict[str, Any]:
+        return {"resolved": self.config.to_dict()}
+
+    def text_lines(self) -> Iterator[str]:
+        config = self.config
+        rows = [
+            ("resolved by", str(config.step)),
+            ("model_dir", config.model_dir),
+            ("schema_hash", config.schema_hash),
+            ("labels", ", ".join(map(value_text, config.label_set))),
+            ("calibrator", _calibrator(config)),
+            ("reject_threshold", f"{config.reject_threshold:g}"),
+        ]
+        width = max(len(name) for name, _ in rows)
+        yield f"Inference would use (policy file: {self.policy_file}):"
+        for name, value in rows:
+            yield f"  {name:<{width}}  {value_text(value)}"
+        per_user = config.per_user_reject_thresholds
+        if per_user:
+            yield f"  per-user reject thresholds ({len(per_user)}):"
+            for user, threshold in sorted(per_user.items()):
+                yield f"    {value_text(user)}  {threshold:g}"
+        if str(config.step) == "active":
+            yield (
+                "Note: models/active.json is a deprecated legacy pointer; make this choice a "
+                f"policy with `taskclf policy create --model-dir {config.model_dir}`."
+            )
+        if self.explain:
+            yield "Resolution trail:"
+            if not config.trail:
+                yield "  (the first step won; nothing was skipped)"
+            for number, entry in enumerate(config.trail, start=1):
+                yield f"  {number}. {value_text(entry)}"
+        elif any(entry.broken for entry in config.trail):
+            yield "Note: a higher-precedence file exists but was skipped; see --explain."
 
 
 def _calibrator(config: Any) -> str:

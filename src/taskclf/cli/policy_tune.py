@@ -347,7 +347,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             ctx.out(f"Changes to the existing policy ({len(changes)}):")
     if previous is not None:
         ctx.out("\n".join(str(change) for change in changes))
-    ctx.emit_json(
+    ctx.conclude(
         True,
         written=bool(args.write_policy),
         previous_policy=None if previous_state == "none" else previous_state,

@@ -82,7 +82,7 @@ _shtab_taskclf_model_list_options=(
   "--debug[show a traceback when something unexpected fails]"
   "--schema-hash[required feature-schema hash]:HASH:"
   "*--label[required label (repeat for each)]:LABEL:"
-  "--format[text for people (default) or one JSON object for scripts]:format:(text json)"
+  "--format[text for people (default)\; json\: one JSON object for scripts\; github\: the text report with a GitHub Actions \:\:error or \:\:warning annotation per problem]:format:(text json github)"
 )
 
 # guard to ensure default positional specs are added only once per session
@@ -95,7 +95,7 @@ _shtab_taskclf_model_set_active_options=(
   "--debug[show a traceback when something unexpected fails]"
   "--model-dir[bundle folder, e.g. models\/run_002]:PATH:_files -/"
   "--reason[why, recorded in active.json]:TEXT:"
-  "--format[text for people (default) or one JSON object for scripts]:format:(text json)"
+  "--format[text for people (default)\; json\: one JSON object for scripts\; github\: the text report with a GitHub Actions \:\:error or \:\:warning annotation per problem]:format:(text json github)"
 )
 
 # guard to ensure default positional specs are added only once per session
@@ -117,7 +117,7 @@ _shtab_taskclf_policy_apply_options=(
   "--models-dir[the models folder holding inference_policy.json (default\: HOME\/models)]:DIR:_files -/"
   "--debug[show a traceback when something unexpected fails]"
   "--dry-run[check and print, write nothing]"
-  "--format[text for people (default) or one JSON object for scripts]:format:(text json)"
+  "--format[text for people (default)\; json\: one JSON object for scripts\; github\: the text report with a GitHub Actions \:\:error or \:\:warning annotation per problem]:format:(text json github)"
   ":the policy file to install:_files"
 )
 
@@ -135,7 +135,7 @@ _shtab_taskclf_policy_create_options=(
   "--reject-threshold[reject threshold, a probability in \[0, 1\] (default\: the bundle\'s advisory value, else the schema default)]:X:"
   "--source[what created the policy, recorded in the file (default\: \"manual\")]:S:"
   "--dry-run[print the policy and the changes, write nothing]"
-  "--format[text for people (default) or one JSON object for scripts]:format:(text json)"
+  "--format[text for people (default)\; json\: one JSON object for scripts\; github\: the text report with a GitHub Actions \:\:error or \:\:warning annotation per problem]:format:(text json github)"
 )
 
 # guard to ensure default positional specs are added only once per session
@@ -146,7 +146,7 @@ _shtab_taskclf_policy_diff_options=(
   "--home[TASKCLF_HOME, the folder that holds models\/ (default\: \$TASKCLF_HOME, else the current folder)]:DIR:_files -/"
   "--models-dir[the models folder holding inference_policy.json (default\: HOME\/models)]:DIR:_files -/"
   "--debug[show a traceback when something unexpected fails]"
-  "--format[text for people (default) or one JSON object for scripts]:format:(text json)"
+  "--format[text for people (default)\; json\: one JSON object for scripts\; github\: the text report with a GitHub Actions \:\:error or \:\:warning annotation per problem]:format:(text json github)"
   ":the policy file to compare with:_files"
 )
 
@@ -160,7 +160,7 @@ _shtab_taskclf_policy_edit_options=(
   "--debug[show a traceback when something unexpected fails]"
   "--model-dir[bundle to seed a new policy from, when there is none yet]:PATH:_files -/"
   "--no-validate-disk[check the edited policy against the schema only (for editing away from the model artifacts)]"
-  "--format[text for people (default) or one JSON object for scripts]:format:(text json)"
+  "--format[text for people (default)\; json\: one JSON object for scripts\; github\: the text report with a GitHub Actions \:\:error or \:\:warning annotation per problem]:format:(text json github)"
 )
 
 # guard to ensure default positional specs are added only once per session
@@ -172,7 +172,7 @@ _shtab_taskclf_policy_history_options=(
   "--models-dir[the models folder holding inference_policy.json (default\: HOME\/models)]:DIR:_files -/"
   "--debug[show a traceback when something unexpected fails]"
   "--show[print version N\'s file exactly as it was]:N:"
-  "--format[text for people (default) or one JSON object for scripts]:format:(text json)"
+  "--format[text for people (default)\; json\: one JSON object for scripts\; github\: the text report with a GitHub Actions \:\:error or \:\:warning annotation per problem]:format:(text json github)"
 )
 
 # guard to ensure default positional specs are added only once per session
@@ -184,7 +184,7 @@ _shtab_taskclf_policy_init_options=(
   "--models-dir[the models folder holding inference_policy.json (default\: HOME\/models)]:DIR:_files -/"
   "--debug[show a traceback when something unexpected fails]"
   "--force[overwrite an existing policy]"
-  "--format[text for people (default) or one JSON object for scripts]:format:(text json)"
+  "--format[text for people (default)\; json\: one JSON object for scripts\; github\: the text report with a GitHub Actions \:\:error or \:\:warning annotation per problem]:format:(text json github)"
 )
 
 # guard to ensure default positional specs are added only once per session
@@ -196,7 +196,7 @@ _shtab_taskclf_policy_remove_options=(
   "--models-dir[the models folder holding inference_policy.json (default\: HOME\/models)]:DIR:_files -/"
   "--debug[show a traceback when something unexpected fails]"
   {--yes,-y}"[do not ask for confirmation]"
-  "--format[text for people (default) or one JSON object for scripts]:format:(text json)"
+  "--format[text for people (default)\; json\: one JSON object for scripts\; github\: the text report with a GitHub Actions \:\:error or \:\:warning annotation per problem]:format:(text json github)"
 )
 
 # guard to ensure default positional specs are added only once per session
@@ -213,7 +213,7 @@ _shtab_taskclf_policy_resolve_options=(
   "--schema-hash[only accept bundles with this feature-schema hash]:HASH:"
   "*--label[only accept bundles with exactly these labels (repeat for each label)]:LABEL:"
   "--explain[also print why each higher step was skipped]"
-  "--format[text for people (default) or one JSON object for scripts]:format:(text json)"
+  "--format[text for people (default)\; json\: one JSON object for scripts\; github\: the text report with a GitHub Actions \:\:error or \:\:warning annotation per problem]:format:(text json github)"
 )
 
 # guard to ensure default positional specs are added only once per session
@@ -226,7 +226,7 @@ _shtab_taskclf_policy_rollback_options=(
   "--debug[show a traceback when something unexpected fails]"
   "--dry-run[check and print, write nothing]"
   {--yes,-y}"[do not ask for confirmation]"
-  "--format[text for people (default) or one JSON object for scripts]:format:(text json)"
+  "--format[text for people (default)\; json\: one JSON object for scripts\; github\: the text report with a GitHub Actions \:\:error or \:\:warning annotation per problem]:format:(text json github)"
   ":the version to restore, as numbered by \`taskclf policy history\` (default\: 1):"
 )
 
@@ -241,7 +241,7 @@ _shtab_taskclf_policy_schema_options=(
   "--list[list the names of every schema]"
   "--bundled[inline every \$ref to another file (self-contained)]"
   "--output[write it to FILE instead (atomically\; - is standard output)]:FILE:_files"
-  "--format[text for people (default) or one JSON object for scripts]:format:(text json)"
+  "--format[text for people (default)\; json\: one JSON object for scripts\; github\: the text report with a GitHub Actions \:\:error or \:\:warning annotation per problem]:format:(text json github)"
   ":which schema (default\: inference_policy.v1)\; see --list:(active_pointer.v1 calibrator.v1 calibrator_store.v1 inference_policy.v1 model_metadata.v1 model_metrics.v1 policy_history_record.v1 score_row.v1)"
 )
 
@@ -255,7 +255,7 @@ _shtab_taskclf_policy_set_options=(
   "--debug[show a traceback when something unexpected fails]"
   "--source[what made the change, recorded in the file (default\: \"manual\")]:S:"
   "--dry-run[print the changes, write nothing]"
-  "--format[text for people (default) or one JSON object for scripts]:format:(text json)"
+  "--format[text for people (default)\; json\: one JSON object for scripts\; github\: the text report with a GitHub Actions \:\:error or \:\:warning annotation per problem]:format:(text json github)"
   "(*):a field and its new value (VALUE as JSON, else as text):"
 )
 
@@ -267,7 +267,7 @@ _shtab_taskclf_policy_show_options=(
   "--home[TASKCLF_HOME, the folder that holds models\/ (default\: \$TASKCLF_HOME, else the current folder)]:DIR:_files -/"
   "--models-dir[the models folder holding inference_policy.json (default\: HOME\/models)]:DIR:_files -/"
   "--debug[show a traceback when something unexpected fails]"
-  "--format[text for people (default) or one JSON object for scripts]:format:(text json)"
+  "--format[text for people (default)\; json\: one JSON object for scripts\; github\: the text report with a GitHub Actions \:\:error or \:\:warning annotation per problem]:format:(text json github)"
 )
 
 # guard to ensure default positional specs are added only once per session
@@ -280,7 +280,7 @@ _shtab_taskclf_policy_template_options=(
   "--debug[show a traceback when something unexpected fails]"
   "--check[compare instead of printing]"
   "--output[file to write atomically (- is standard output), or, with --check, to compare]:FILE:_files"
-  "--format[text for people (default) or one JSON object for scripts]:format:(text json)"
+  "--format[text for people (default)\; json\: one JSON object for scripts\; github\: the text report with a GitHub Actions \:\:error or \:\:warning annotation per problem]:format:(text json github)"
 )
 
 # guard to ensure default positional specs are added only once per session
@@ -306,7 +306,7 @@ _shtab_taskclf_policy_tune_reject_options=(
   "--min-user-samples[fewest rows a user needs for a threshold of their own (default 100)]:N:"
   "--skip-invalid-rows[skip invalid rows (and count them) instead of failing]"
   "--write-policy[write the tuned policy (default\: only show what would be written)]"
-  "--format[text for people (default) or one JSON object for scripts]:format:(text json)"
+  "--format[text for people (default)\; json\: one JSON object for scripts\; github\: the text report with a GitHub Actions \:\:error or \:\:warning annotation per problem]:format:(text json github)"
 )
 
 # guard to ensure default positional specs are added only once per session
@@ -319,7 +319,7 @@ _shtab_taskclf_policy_validate_options=(
   "--debug[show a traceback when something unexpected fails]"
   "--files-from[also check the files named in LIST, one path per line (- reads standard input)\: for more files than a command line holds]:LIST:"
   "--no-disk-checks[check the schema only, not the model bundle and calibrator store on disk]"
-  "--format[text for people (default) or one JSON object for scripts\; github\: one GitHub Actions \:\:error annotation per problem]:format:(text json github)"
+  "--format[text for people (default)\; json\: one JSON object for scripts\; github\: the text report with a GitHub Actions \:\:error or \:\:warning annotation per problem]:format:(text json github)"
   "(*)::policy files to check (default\: the current policy):_files"
 )
 
