@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from taskclf.cli.common import (
-    EXIT_OK,
     Context,
     add_command,
     add_output_options,
@@ -21,12 +22,13 @@ from taskclf.cli.outcomes import (
     schema_refusal,
     write_policy,
 )
-from taskclf.cli.render import field_changes, policy_summary
+from taskclf.cli.render import FieldChange, field_changes, policy_summary
+from taskclf.cli.report import Outcome
 
 if TYPE_CHECKING:
-    from taskclf.infer.binding import PolicyBinding
+    from taskclf.core.inference_policy import InferencePolicy
 
-__all__ = ["register"]
+__all__ = ["PolicyCreation", "register"]
 
 _DESCRIPTION = """\
 Build a policy for the model bundle at --model-dir and write it atomically to
@@ -129,58 +131,84 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 
     previous, previous_state = previous_policy(ctx)
     changes = field_changes(previous, policy.to_dict())
-    threshold_from = (
-        "--reject-threshold" if binding.threshold_from == "given" else binding.threshold_from
-    )
-    written = False
     if not args.dry_run:
         write_policy(ctx, policy)
-        written = True
-    _report(ctx, policy, changes, previous_state, threshold_from, binding, args.dry_run)
-    ctx.conclude(
-        True,
-        written=written,
-        dry_run=bool(args.dry_run),
-        previous_policy=None if previous_state == "none" else previous_state,
-        reject_threshold_from=threshold_from,
-        calibrator_from=binding.store_from,
-        changes=[change.to_dict() for change in changes],
-        policy=policy.to_dict(),
+    return ctx.report(
+        PolicyCreation(
+            policy=policy,
+            policy_file=ctx.display(ctx.policy_file),
+            dry_run=bool(args.dry_run),
+            previous_state=previous_state,
+            changes=tuple(changes),
+            reject_threshold_from=(
+                "--reject-threshold"
+                if binding.threshold_from == "given"
+                else binding.threshold_from
+            ),
+            calibrator_from=binding.store_from,
+        )
     )
-    return EXIT_OK
 
 
-def _report(
-    ctx: Context,
-    policy: Any,
-    changes: list[Any],
-    previous_state: str,
-    threshold_from: str,
-    binding: PolicyBinding,
-    dry_run: bool,
-) -> None:
-    shown = ctx.display(ctx.policy_file)
-    if dry_run:
-        ctx.out(f"Dry run: {shown} would contain:")
-        ctx.out(policy.to_json().rstrip("\n"))
-    if previous_state == "valid" and not changes:
-        ctx.out("No changes to the existing policy.")
-    elif previous_state == "valid":
-        ctx.out(f"Changes to the existing policy ({len(changes)}):")
-        ctx.out("\n".join(str(change) for change in changes))
-    elif previous_state == "invalid":
-        ctx.out(f"Replacing the invalid policy in {shown}.")
-    ctx.out("Nothing was written (--dry-run)." if dry_run else f"Wrote {shown}")
-    ctx.out("\n".join(policy_summary(policy)))
-    ctx.out(f"  (calibrator: {_calibrator_origin(binding)})")
-    ctx.out(f"  (reject_threshold from {threshold_from})")
+@dataclass(frozen=True, slots=True)
+class PolicyCreation(Outcome):
+    """What ``policy create`` built, and whether it wrote it.
 
+    ``policy`` is the policy built from the bundle; ``policy_file`` the policy
+    file as shown to the person; ``dry_run`` says nothing was written.
+    ``previous_state`` is what stood in the policy file before (``"none"``,
+    ``"valid"`` or ``"invalid"``) and ``changes`` the fields that differ from
+    a valid previous policy (every field when there was none). The last two
+    say where values came from: ``reject_threshold_from`` (``--reject-threshold``,
+    the bundle's ``metadata.json`` or the schema default) and
+    ``calibrator_from`` (the binding's words for how the store was chosen).
+    """
 
-def _calibrator_origin(binding: PolicyBinding) -> str:
-    if binding.store_dir is None:
-        if binding.store_from == "--no-calibrator":
-            return "none, as --no-calibrator asks"
-        return f"none ({binding.store_from})"
-    if binding.store_from == "--calibrator-store":
-        return "from --calibrator-store"
-    return f"{binding.store_from} (pass --no-calibrator for none)"
+    policy: InferencePolicy
+    policy_file: str
+    dry_run: bool
+    previous_state: str
+    changes: tuple[FieldChange, ...]
+    reject_threshold_from: str
+    calibrator_from: str
+
+    @property
+    def written(self) -> bool:
+        """Whether the policy file was written (every run but a dry run)."""
+        return not self.dry_run
+
+    def json_fields(self) -> dict[str, Any]:
+        return {
+            "written": self.written,
+            "dry_run": self.dry_run,
+            "previous_policy": None if self.previous_state == "none" else self.previous_state,
+            "reject_threshold_from": self.reject_threshold_from,
+            "calibrator_from": self.calibrator_from,
+            "changes": [change.to_dict() for change in self.changes],
+            "policy": self.policy.to_dict(),
+        }
+
+    def text_lines(self) -> Iterator[str]:
+        if self.dry_run:
+            yield f"Dry run: {self.policy_file} would contain:"
+            yield self.policy.to_json().rstrip("\n")
+        if self.previous_state == "valid" and not self.changes:
+            yield "No changes to the existing policy."
+        elif self.previous_state == "valid":
+            yield f"Changes to the existing policy ({len(self.changes)}):"
+            yield from (str(change) for change in self.changes)
+        elif self.previous_state == "invalid":
+            yield f"Replacing the invalid policy in {self.policy_file}."
+        yield "Nothing was written (--dry-run)." if self.dry_run else f"Wrote {self.policy_file}"
+        yield from policy_summary(self.policy)
+        yield f"  (calibrator: {self._calibrator_origin()})"
+        yield f"  (reject_threshold from {self.reject_threshold_from})"
+
+    def _calibrator_origin(self) -> str:
+        if self.policy.calibrator_store_dir is None:
+            if self.calibrator_from == "--no-calibrator":
+                return "none, as --no-calibrator asks"
+            return f"none ({self.calibrator_from})"
+        if self.calibrator_from == "--calibrator-store":
+            return "from --calibrator-store"
+        return f"{self.calibrator_from} (pass --no-calibrator for none)"

@@ -14,12 +14,12 @@ import argparse
 import os
 import shlex
 import signal
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from taskclf.cli.common import (
-    EXIT_INVALID,
-    EXIT_OK,
     EXIT_USAGE,
     CommandError,
     Context,
@@ -30,13 +30,14 @@ from taskclf.cli.common import (
 )
 from taskclf.cli.outcomes import disk_check_refusal, policy_file_kind, schema_refusal
 from taskclf.cli.policy_inspect import FileReport
-from taskclf.cli.render import field_changes
+from taskclf.cli.render import FieldChange, field_changes
+from taskclf.cli.report import Outcome
 from taskclf.cli.terminal import terminal_text
 
 if TYPE_CHECKING:
     from taskclf.core.inference_policy import InferencePolicy
 
-__all__ = ["DEFAULT_EDITOR", "register"]
+__all__ = ["DEFAULT_EDITOR", "EditAborted", "EditLeft", "EditSaved", "register"]
 
 DEFAULT_EDITOR = "vi"
 """Editor used when neither $VISUAL nor $EDITOR is set."""
@@ -122,14 +123,10 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             )
         if edited == original and seeded_from is None:
             shutil.rmtree(workdir, ignore_errors=True)
-            say(f"No changes; {ctx.display(live)} was not modified.")
-            ctx.conclude(True, written=False, outcome="unchanged", seeded_from=seeded_from)
-            return EXIT_OK
+            return _report(ctx, say, EditLeft("unchanged", ctx.display(live), seeded_from))
         if not edited.strip():
             shutil.rmtree(workdir, ignore_errors=True)
-            say(f"Cancelled: the copy was emptied; {ctx.display(live)} was not modified.")
-            ctx.conclude(True, written=False, outcome="cancelled", seeded_from=seeded_from)
-            return EXIT_OK
+            return _report(ctx, say, EditLeft("cancelled", ctx.display(live), seeded_from))
         report, policy = _check_copy(copy, edited, ctx, disk=not args.no_validate_disk)
         problems = report.lines(ctx.display(live))
         if policy is not None and report.valid:
@@ -141,22 +138,14 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         for line in problems:
             say(f"  {line}")
         if not _ask(say, "Re-open the editor to fix it? [Y/n] "):
-            say(
-                f"Aborted: {ctx.display(live)} was not modified."
-                if seeded_from is None
-                else f"Aborted: nothing was written to {ctx.display(live)}."
-            )
-            say(f"Your edited copy is kept at {copy}")
-            ctx.conclude(
-                False,
-                written=False,
-                outcome="aborted",
+            aborted = EditAborted(
+                policy_file=ctx.display(live),
+                seeded=seeded_from is not None,
                 kept_copy=str(copy),
-                problems=problems,
-                report=report.to_dict(),  # structured as policy validate's
-                error={"message": "the edited policy is not valid", "details": {}},
+                problems=tuple(problems),
+                report=report.to_dict(),
             )
-            return EXIT_INVALID
+            return _report(ctx, say, aborted)
 
     try:
         now = policy_file_kind(ctx)
@@ -203,29 +192,122 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             details={"kept_copy": str(copy)},
         ) from exc
     shutil.rmtree(workdir, ignore_errors=True)
-    if seeded_from is not None and edited == original:
-        say(f"No changes to the seeded policy; {ctx.display(live)} keeps it.")
-        ctx.conclude(
-            True, written=True, outcome="unchanged", seeded_from=seeded_from,
-            policy=policy.to_dict(),
-        )  # fmt: skip
-        return EXIT_OK
-    changes = field_changes(before, policy.to_dict())
-    say(
-        f"Saved {ctx.display(live)} ({len(changes)} field{'s' if len(changes) != 1 else ''} "
-        "changed):"
-    )
-    for change in changes:
-        say(str(change))
-    ctx.conclude(
-        True,
-        written=True,
-        outcome="saved",
-        seeded_from=seeded_from,
-        changes=[change.to_dict() for change in changes],
-        policy=policy.to_dict(),
-    )
-    return EXIT_OK
+    unedited_seed = seeded_from is not None and edited == original
+    changes = None if unedited_seed else tuple(field_changes(before, policy.to_dict()))
+    return _report(ctx, say, EditSaved(ctx.display(live), seeded_from, changes, policy))
+
+
+@dataclass(frozen=True, slots=True)
+class EditLeft(Outcome):
+    """A ``policy edit`` that wrote nothing: the copy came back ``unchanged``, or emptied.
+
+    ``policy_file`` is the policy file as shown; ``seeded_from`` the bundle a
+    new policy was seeded from (``None`` when a policy existed).
+    """
+
+    case: Literal["unchanged", "cancelled"]
+    policy_file: str
+    seeded_from: str | None
+
+    def json_fields(self) -> dict[str, Any]:
+        return {"written": False, "outcome": self.case, "seeded_from": self.seeded_from}
+
+    def text_lines(self) -> Iterator[str]:
+        if self.case == "unchanged":
+            yield f"No changes; {self.policy_file} was not modified."
+        else:
+            yield f"Cancelled: the copy was emptied; {self.policy_file} was not modified."
+
+
+@dataclass(frozen=True, slots=True)
+class EditSaved(Outcome):
+    """A ``policy edit`` that wrote the policy file: the policy saved, and what changed.
+
+    ``policy_file`` is the policy file as shown; ``seeded_from`` the bundle a
+    new policy was seeded from (``None`` when a policy existed). ``changes``
+    are the fields the person changed, or ``None`` when a seeded policy was
+    saved as it was seeded (the person changed nothing).
+    """
+
+    policy_file: str
+    seeded_from: str | None
+    changes: tuple[FieldChange, ...] | None
+    policy: InferencePolicy
+
+    def json_fields(self) -> dict[str, Any]:
+        if self.changes is None:
+            return {
+                "written": True,
+                "outcome": "unchanged",
+                "seeded_from": self.seeded_from,
+                "policy": self.policy.to_dict(),
+            }
+        return {
+            "written": True,
+            "outcome": "saved",
+            "seeded_from": self.seeded_from,
+            "changes": [change.to_dict() for change in self.changes],
+            "policy": self.policy.to_dict(),
+        }
+
+    def text_lines(self) -> Iterator[str]:
+        if self.changes is None:
+            yield f"No changes to the seeded policy; {self.policy_file} keeps it."
+            return
+        count = len(self.changes)
+        yield f"Saved {self.policy_file} ({count} field{'s' if count != 1 else ''} changed):"
+        yield from (str(change) for change in self.changes)
+
+
+@dataclass(frozen=True, slots=True)
+class EditAborted(Outcome):
+    """A ``policy edit`` the person gave up on with an invalid copy, which is kept (exit 1).
+
+    ``policy_file`` is the policy file as shown; ``seeded`` says a new policy
+    was being seeded (so nothing was written at all). ``kept_copy`` is the
+    edited copy's path, ``problems`` the problem lines shown to the person and
+    ``report`` the same check structured as ``policy validate`` reports it.
+    """
+
+    policy_file: str
+    seeded: bool
+    kept_copy: str
+    problems: tuple[str, ...]
+    report: Mapping[str, Any]
+
+    @property
+    def ok(self) -> bool:
+        """Never: the edit was not saved."""
+        return False
+
+    def json_fields(self) -> dict[str, Any]:
+        return {
+            "written": False,
+            "outcome": "aborted",
+            "kept_copy": self.kept_copy,
+            "problems": list(self.problems),
+            "report": self.report,
+            "error": {"message": "the edited policy is not valid", "details": {}},
+        }
+
+    def text_lines(self) -> Iterator[str]:
+        if self.seeded:
+            yield f"Aborted: nothing was written to {self.policy_file}."
+        else:
+            yield f"Aborted: {self.policy_file} was not modified."
+        yield f"Your edited copy is kept at {self.kept_copy}"
+
+
+def _report(ctx: Context, say: _Speaker, outcome: EditLeft | EditSaved | EditAborted) -> int:
+    """Report how the edit ended; return the exit code.
+
+    With ``--format json`` the person still reads the ending where the
+    dialogue was, on stderr (stdout carries the one JSON document).
+    """
+    if ctx.json:
+        for line in outcome.text_lines():
+            say(line)
+    return ctx.report(outcome)
 
 
 def _read_live(ctx: Context) -> bytes:

@@ -10,12 +10,12 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from taskclf.cli.common import (
-    EXIT_INVALID,
-    EXIT_OK,
     EXIT_USAGE,
     CommandError,
     Context,
@@ -26,9 +26,19 @@ from taskclf.cli.common import (
 )
 from taskclf.cli.fallback import describe_fallback
 from taskclf.cli.outcomes import policy_file_kind
+from taskclf.cli.report import Outcome
 from taskclf.core.layout import CANONICAL_TEMPLATE_PATH
 
-__all__ = ["DEFAULT_TEMPLATE_PATH", "register"]
+__all__ = [
+    "DEFAULT_TEMPLATE_PATH",
+    "Removal",
+    "SchemaDocument",
+    "SchemaList",
+    "StarterPolicy",
+    "Template",
+    "TemplateCheck",
+    "register",
+]
 
 DEFAULT_TEMPLATE_PATH = Path(CANONICAL_TEMPLATE_PATH)
 """Where the checked-in template lives in a repository, relative to its root."""
@@ -127,9 +137,7 @@ def run_remove(args: argparse.Namespace, ctx: Context) -> int:
     shown = ctx.display(path)
     kind = policy_file_kind(ctx)
     if kind == "nothing":
-        ctx.out(f"No inference policy at {shown}; nothing to remove.")
-        ctx.conclude(True, removed=False, fallback=describe_fallback(ctx))
-        return EXIT_OK
+        return ctx.report(Removal("absent", shown, fallback=describe_fallback(ctx)))
     if not args.yes:
         stdin = default_stdin()
         if not stream_is_interactive(stdin):
@@ -138,9 +146,7 @@ def run_remove(args: argparse.Namespace, ctx: Context) -> int:
             )
         print(f"Remove {shown}? [y/N] ", end="", file=ctx.stdout, flush=True)
         if stdin.readline().strip().lower() not in {"y", "yes"}:
-            ctx.out("Not removed.")
-            ctx.conclude(True, removed=False, fallback=None)
-            return EXIT_OK
+            return ctx.report(Removal("declined", shown, fallback=None))
     from taskclf.core.inference_policy import PolicyFileError, remove_inference_policy
 
     if kind == "folder":
@@ -153,11 +159,39 @@ def run_remove(args: argparse.Namespace, ctx: Context) -> int:
         remove_inference_policy(ctx.models_dir, replaced_by="taskclf policy remove")
     except PolicyFileError as exc:
         raise CommandError(f"{shown}: {exc.reason}", details=dict(exc.details)) from exc
-    fallback = describe_fallback(ctx)
-    ctx.out(f"Removed {shown}.")
-    ctx.out(f"Now {fallback}.")
-    ctx.conclude(True, removed=True, fallback=fallback)
-    return EXIT_OK
+    return ctx.report(Removal("removed", shown, fallback=describe_fallback(ctx)))
+
+
+@dataclass(frozen=True, slots=True)
+class Removal(Outcome):
+    """What ``policy remove`` did: the case, the policy file as shown, and the fallback.
+
+    ``case`` is ``"absent"`` (there was no policy to remove), ``"declined"``
+    (the person answered no) or ``"removed"``. ``fallback`` is the sentence
+    saying what inference uses now; ``None`` when the person declined, since
+    nothing changed.
+    """
+
+    case: Literal["absent", "declined", "removed"]
+    policy_file: str
+    fallback: str | None
+
+    @property
+    def removed(self) -> bool:
+        """Whether the policy file was deleted."""
+        return self.case == "removed"
+
+    def json_fields(self) -> dict[str, Any]:
+        return {"removed": self.removed, "fallback": self.fallback}
+
+    def text_lines(self) -> Iterator[str]:
+        if self.case == "absent":
+            yield f"No inference policy at {self.policy_file}; nothing to remove."
+        elif self.case == "declined":
+            yield "Not removed."
+        else:
+            yield f"Removed {self.policy_file}."
+            yield f"Now {self.fallback}."
 
 
 def run_init(args: argparse.Namespace, ctx: Context) -> int:
@@ -177,14 +211,29 @@ def run_init(args: argparse.Namespace, ctx: Context) -> int:
         write_inference_policy_starter_template(ctx.models_dir, replaced_by="taskclf policy init")
     except PolicyFileError as exc:
         raise CommandError(f"{shown}: {exc.reason}", details=dict(exc.details)) from exc
-    ctx.out(f"Wrote a starter policy to {shown}.")
-    ctx.out(
-        "Replace the <...> placeholders (paths are relative to "
-        f"{ctx.home}), then check it with `taskclf policy validate`."
-    )
-    ctx.out("Easier: `taskclf policy create --model-dir models/<run_id>` fills them for you.")
-    ctx.conclude(True, written=True)
-    return EXIT_OK
+    return ctx.report(StarterPolicy(policy_file=shown, home=str(ctx.home)))
+
+
+@dataclass(frozen=True, slots=True)
+class StarterPolicy(Outcome):
+    """What ``policy init`` wrote: the starter policy's file, as shown.
+
+    ``home`` is TASKCLF_HOME, which the placeholder paths are relative to.
+    """
+
+    policy_file: str
+    home: str
+
+    def json_fields(self) -> dict[str, Any]:
+        return {"written": True}
+
+    def text_lines(self) -> Iterator[str]:
+        yield f"Wrote a starter policy to {self.policy_file}."
+        yield (
+            "Replace the <...> placeholders (paths are relative to "
+            f"{self.home}), then check it with `taskclf policy validate`."
+        )
+        yield "Easier: `taskclf policy create --model-dir models/<run_id>` fills them for you."
 
 
 def _is_stdout(output: Path | None) -> bool:
@@ -200,14 +249,32 @@ def run_template(args: argparse.Namespace, ctx: Context) -> int:
         return _check_template(ctx, args.output or DEFAULT_TEMPLATE_PATH, rendered)
     if args.output is None or _is_stdout(args.output):
         ctx.body(rendered)  # in JSON, inside the envelope every command's JSON has:
-        ctx.conclude(True, written=False, template=json.loads(rendered))
-        return EXIT_OK
+        return ctx.report(Template(text=rendered, file=None))
     from taskclf.core.atomic import write_text_atomic
 
     write_text_atomic(args.output, rendered)
-    ctx.out(f"Wrote the template to {args.output}.")
-    ctx.conclude(True, file=str(args.output), written=True)
-    return EXIT_OK
+    return ctx.report(Template(text=rendered, file=str(args.output)))
+
+
+@dataclass(frozen=True, slots=True)
+class Template(Outcome):
+    """The canonical template ``policy template`` rendered, and the file it wrote it to.
+
+    ``file`` is ``None`` when the template was printed on standard output
+    (the JSON report then carries the template itself).
+    """
+
+    text: str
+    file: str | None
+
+    def json_fields(self) -> dict[str, Any]:
+        if self.file is None:
+            return {"written": False, "template": json.loads(self.text)}
+        return {"file": self.file, "written": True}
+
+    def text_lines(self) -> Iterator[str]:
+        if self.file is not None:
+            yield f"Wrote the template to {self.file}."
 
 
 def _check_template(ctx: Context, path: Path, rendered: str) -> int:
@@ -236,14 +303,34 @@ def _check_template(ctx: Context, path: Path, rendered: str) -> int:
             tofile="rendered template",
         )
     )
-    if diff:
-        ctx.out(f"{path} differs from the rendered template:")
-        ctx.out(diff.rstrip("\n"))
-        ctx.out(f"Regenerate it with: taskclf policy template --output {path}")
-    else:
-        ctx.out(f"{path}: up to date.")
-    ctx.conclude(not diff, file=str(path), up_to_date=not diff, diff=diff)
-    return EXIT_OK if not diff else EXIT_INVALID
+    return ctx.report(TemplateCheck(file=str(path), diff=diff))
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateCheck(Outcome):
+    """What ``policy template --check`` found: the file compared, and its diff to the template.
+
+    An empty ``diff`` means the file is up to date; otherwise the check fails (exit 1).
+    """
+
+    file: str
+    diff: str
+
+    @property
+    def ok(self) -> bool:
+        """Whether the file is up to date with the rendered template."""
+        return not self.diff
+
+    def json_fields(self) -> dict[str, Any]:
+        return {"file": self.file, "up_to_date": self.ok, "diff": self.diff}
+
+    def text_lines(self) -> Iterator[str]:
+        if self.ok:
+            yield f"{self.file}: up to date."
+            return
+        yield f"{self.file} differs from the rendered template:"
+        yield self.diff.rstrip("\n")
+        yield f"Regenerate it with: taskclf policy template --output {self.file}"
 
 
 _DEFAULT_SCHEMA = "inference_policy.v1"
@@ -255,9 +342,7 @@ def run_schema(args: argparse.Namespace, ctx: Context) -> int:
 
     names = [file.removesuffix(".json") for file in schema_names()]
     if args.list:
-        ctx.out("\n".join(names))
-        ctx.conclude(True, names=names)
-        return EXIT_OK
+        return ctx.report(SchemaList(tuple(names)))
     if args.name not in names:
         raise CommandError(
             f"no schema named {args.name!r}; choose one of: {', '.join(names)}",
@@ -273,12 +358,45 @@ def run_schema(args: argparse.Namespace, ctx: Context) -> int:
         text = schema_text(file)
     if args.output is None or _is_stdout(args.output):
         ctx.body(text)  # in JSON, inside the envelope every command's JSON has:
-        ctx.conclude(True, name=args.name, bundled=bool(args.bundled), schema=json.loads(text))
-        return EXIT_OK
+        return ctx.report(SchemaDocument(args.name, bool(args.bundled), text, file=None))
     from taskclf.core.atomic import write_text_atomic
 
     write_text_atomic(args.output, text)
-    what = "policy" if args.name == _DEFAULT_SCHEMA else args.name
-    ctx.out(f"Wrote the {what} schema to {args.output}.")
-    ctx.conclude(True, name=args.name, file=str(args.output), written=True)
-    return EXIT_OK
+    return ctx.report(SchemaDocument(args.name, bool(args.bundled), text, file=str(args.output)))
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaList(Outcome):
+    """The names of every shipped schema, as ``policy schema --list`` gives them."""
+
+    names: tuple[str, ...]
+
+    def json_fields(self) -> dict[str, Any]:
+        return {"names": list(self.names)}
+
+    def text_lines(self) -> Iterator[str]:
+        yield from self.names
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaDocument(Outcome):
+    """One schema ``policy schema`` gave: its name, whether bundled, its text, where it went.
+
+    ``file`` is ``None`` when the schema was printed on standard output (the
+    JSON report then carries the schema itself).
+    """
+
+    name: str
+    bundled: bool
+    text: str
+    file: str | None
+
+    def json_fields(self) -> dict[str, Any]:
+        if self.file is None:
+            return {"name": self.name, "bundled": self.bundled, "schema": json.loads(self.text)}
+        return {"name": self.name, "file": self.file, "written": True}
+
+    def text_lines(self) -> Iterator[str]:
+        if self.file is not None:
+            what = "policy" if self.name == _DEFAULT_SCHEMA else self.name
+            yield f"Wrote the {what} schema to {self.file}."
