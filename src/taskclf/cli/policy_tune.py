@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from taskclf.cli.common import (
-    EXIT_OK,
     CommandError,
     Context,
     add_command,
@@ -23,14 +23,18 @@ from taskclf.cli.outcomes import (
     schema_refusal,
     write_policy,
 )
-from taskclf.cli.render import field_changes
+from taskclf.cli.render import FieldChange, field_changes
+from taskclf.cli.report import Outcome
 
 if TYPE_CHECKING:
     from taskclf.core.calibration import StoreCalibrators
+    from taskclf.core.inference_policy import InferencePolicy
     from taskclf.core.policy_checks import PolicyArtifacts
     from taskclf.infer.binding import PolicyBinding
+    from taskclf.tune.scores import RowError
+    from taskclf.tune.sweep import TuneResult
 
-__all__ = ["register"]
+__all__ = ["RejectTuning", "register"]
 
 _DESCRIPTION = """\
 Tune the reject threshold on held-out predictions of the (calibrated) model and,
@@ -237,7 +241,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         DEFAULT_REJECT_RATE_MIN,
     )
     from taskclf.tune.policy import tuned_policy
-    from taskclf.tune.report import format_sweep_table, format_tune_report
+    from taskclf.tune.report import format_sweep_table
     from taskclf.tune.scores import ScoreReader, ScoresError
     from taskclf.tune.sweep import (
         NothingCertified,
@@ -319,67 +323,131 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 
     previous, previous_state = previous_policy(ctx)
     changes = field_changes(previous, policy.to_dict())
-
-    used = f"{reader.rows_read} row{'' if reader.rows_read == 1 else 's'} used"
-    skipped = f", {reader.rows_skipped} invalid skipped" if reader.rows_skipped else ""
-    ctx.out(f"Scores: {args.scores} ({used}{skipped})")
-    for error in reader.skipped:
-        ctx.out(f"  skipped {error}")
-    if reader.rows_skipped > len(reader.skipped):
-        ctx.out(f"  ... and {reader.rows_skipped - len(reader.skipped)} more skipped rows")
-    ctx.out(f"Model bundle: {binding.model_dir} ({tuned.model_from})")
-    ctx.out(f"Calibrator: {tuned.store_description}")
-    ctx.out(_calibration_line(tuned, calibrators))
-    ctx.out("")
-    ctx.out(format_tune_report(result))
-    ctx.out("")
-    shown = ctx.display(ctx.policy_file)
-    if previous_state == "invalid":
-        ctx.out(f"The existing {shown} is invalid; the tuned policy replaces it.")
     if args.write_policy:
         write_policy(ctx, policy)
-        count = f"{len(changes)} change{'' if len(changes) == 1 else 's'}"
-        ctx.out(f"Wrote {shown}" + ("" if previous is None else f" ({count}):"))
-    else:
-        ctx.out(f"Would write {shown} (pass --write-policy to write it):")
-        ctx.out(policy.to_json().rstrip("\n"))
-        if previous is not None:
-            ctx.out(f"Changes to the existing policy ({len(changes)}):")
-    if previous is not None:
-        ctx.out("\n".join(str(change) for change in changes))
-    ctx.conclude(
-        True,
-        written=bool(args.write_policy),
-        previous_policy=None if previous_state == "none" else previous_state,
-        scores={
-            "file": str(args.scores),
-            "rows_used": reader.rows_read,
-            "rows_skipped": reader.rows_skipped,
-            "skipped": [error.to_dict() for error in reader.skipped],
-        },
-        model_dir=binding.model_dir,
-        calibrator_store_dir=binding.store_dir,
-        calibrator_applied=calibrators is not None,
-        result=result.to_dict(),
-        policy=policy.to_dict(),
-        changes=[change.to_dict() for change in changes],
-    )
-    return EXIT_OK
-
-
-def _calibration_line(tuned: _Tuned, calibrators: StoreCalibrators | None) -> str:
-    """One line saying whether the rows were calibrated here or taken as calibrated."""
-    if calibrators is None:
-        return (
-            "Scores: taken as already calibrated (pass --apply-calibrator if their "
-            "probabilities are the model's raw outputs)"
+    return ctx.report(
+        RejectTuning(
+            scores_file=str(args.scores),
+            rows_used=reader.rows_read,
+            rows_skipped=reader.rows_skipped,
+            skipped=reader.skipped,
+            model_dir=binding.model_dir,
+            model_from=tuned.model_from,
+            calibrator=tuned.store_description,
+            calibrator_store_dir=binding.store_dir,
+            calibrator_applied=calibrators is not None,
+            users_with_own_calibrator=()
+            if calibrators is None
+            else tuple(sorted(calibrators.users)),
+            result=result,
+            policy=policy,
+            policy_file=ctx.display(ctx.policy_file),
+            previous_policy=previous_state,
+            changes=tuple(changes),
+            written=bool(args.write_policy),
         )
-    own = sorted(calibrators.users)
-    users = f"; users with their own calibrator: {', '.join(own)}" if own else ""
-    return (
-        f"Scores: raw model outputs, calibrated here with {tuned.binding.store_dir} "
-        f"(global calibrator{users})"
     )
+
+
+@dataclass(frozen=True, slots=True)
+class RejectTuning(Outcome):
+    """What ``policy tune-reject`` did: the scores it read, what it chose, the policy it made.
+
+    ``scores_file`` is ``--scores`` as given; ``rows_used`` and
+    ``rows_skipped`` count the rows read and the invalid rows skipped, and
+    ``skipped`` holds the first of those (``rows_skipped`` may be more).
+    ``model_dir`` is the bundle and ``model_from`` why it was chosen;
+    ``calibrator`` says in words which calibration the scores are taken to
+    have, ``calibrator_store_dir`` is the store (``None``: identity).
+    ``calibrator_applied`` is true when the rows were calibrated here
+    (``--apply-calibrator``), with the store's own calibrators of
+    ``users_with_own_calibrator``. ``result`` is the sweep and the chosen
+    threshold(s), ``policy`` the tuned policy; ``policy_file`` is the policy
+    file as shown to the person; ``previous_policy`` says what stood there
+    before (``"none"``, ``"valid"`` or ``"invalid"``) and ``changes`` how the
+    tuned policy differs from a valid one. ``written`` is true when the policy
+    was written (``--write-policy``), else it is only shown.
+    """
+
+    scores_file: str
+    rows_used: int
+    rows_skipped: int
+    skipped: tuple[RowError, ...]
+    model_dir: str
+    model_from: str
+    calibrator: str
+    calibrator_store_dir: str | None
+    calibrator_applied: bool
+    users_with_own_calibrator: tuple[str, ...]
+    result: TuneResult
+    policy: InferencePolicy
+    policy_file: str
+    previous_policy: str
+    changes: tuple[FieldChange, ...]
+    written: bool
+
+    def json_fields(self) -> dict[str, Any]:
+        return {
+            "written": self.written,
+            "previous_policy": None if self.previous_policy == "none" else self.previous_policy,
+            "scores": {
+                "file": self.scores_file,
+                "rows_used": self.rows_used,
+                "rows_skipped": self.rows_skipped,
+                "skipped": [error.to_dict() for error in self.skipped],
+            },
+            "model_dir": self.model_dir,
+            "calibrator_store_dir": self.calibrator_store_dir,
+            "calibrator_applied": self.calibrator_applied,
+            "result": self.result.to_dict(),
+            "policy": self.policy.to_dict(),
+            "changes": [change.to_dict() for change in self.changes],
+        }
+
+    def text_lines(self) -> Iterator[str]:
+        from taskclf.tune.report import format_tune_report
+
+        used = f"{self.rows_used} row{'' if self.rows_used == 1 else 's'} used"
+        skipped = f", {self.rows_skipped} invalid skipped" if self.rows_skipped else ""
+        yield f"Scores: {self.scores_file} ({used}{skipped})"
+        for error in self.skipped:
+            yield f"  skipped {error}"
+        unlisted = self.rows_skipped - len(self.skipped)
+        if unlisted > 0:
+            yield f"  ... and {unlisted} more skipped rows"
+        yield f"Model bundle: {self.model_dir} ({self.model_from})"
+        yield f"Calibrator: {self.calibrator}"
+        yield self._calibration_line()
+        yield ""
+        yield format_tune_report(self.result)
+        yield ""
+        if self.previous_policy == "invalid":
+            yield f"The existing {self.policy_file} is invalid; the tuned policy replaces it."
+        replaces_valid = self.previous_policy == "valid"
+        if self.written:
+            count = f"{len(self.changes)} change{'' if len(self.changes) == 1 else 's'}"
+            yield f"Wrote {self.policy_file}" + (f" ({count}):" if replaces_valid else "")
+        else:
+            yield f"Would write {self.policy_file} (pass --write-policy to write it):"
+            yield self.policy.to_json().rstrip("\n")
+            if replaces_valid:
+                yield f"Changes to the existing policy ({len(self.changes)}):"
+        if replaces_valid:
+            yield "\n".join(str(change) for change in self.changes)
+
+    def _calibration_line(self) -> str:
+        """One line saying whether the rows were calibrated here or taken as calibrated."""
+        if not self.calibrator_applied:
+            return (
+                "Scores: taken as already calibrated (pass --apply-calibrator if their "
+                "probabilities are the model's raw outputs)"
+            )
+        own = self.users_with_own_calibrator
+        users = f"; users with their own calibrator: {', '.join(own)}" if own else ""
+        return (
+            f"Scores: raw model outputs, calibrated here with {self.calibrator_store_dir} "
+            f"(global calibrator{users})"
+        )
 
 
 def _calibrators(
