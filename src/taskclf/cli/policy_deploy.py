@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from taskclf.cli.common import (
-    EXIT_INVALID,
-    EXIT_OK,
     EXIT_USAGE,
     CommandError,
     Context,
@@ -28,13 +28,23 @@ from taskclf.cli.common import (
 )
 from taskclf.cli.outcomes import disk_check_refusal, schema_refusal
 from taskclf.cli.render import FieldChange, failure_lines, field_changes
+from taskclf.cli.report import Outcome
 from taskclf.cli.terminal import value_text
 
 if TYPE_CHECKING:
+    from taskclf.core.errors import DiskCheckFailure
     from taskclf.core.inference_policy import InferencePolicy
-    from taskclf.core.policy_history import PolicyVersion
+    from taskclf.core.policy_history import DamagedRecord, PolicyHistory, PolicyVersion
 
-__all__ = ["register"]
+__all__ = [
+    "FieldsUpdate",
+    "Installation",
+    "PolicyComparison",
+    "Restoration",
+    "StoredVersion",
+    "VersionList",
+    "register",
+]
 
 _CREATE_HINT = "create one with `taskclf policy create --model-dir models/<run_id>`"
 
@@ -225,13 +235,15 @@ def _document_of(data: bytes | None) -> dict[str, Any] | None:
         return document
 
 
-def _print_changes(ctx: Context, intro: str, changes: list[FieldChange]) -> None:
+def _change_lines(intro: str, changes: Iterable[FieldChange]) -> Iterator[str]:
+    """``intro`` with the number of changes, then one line per changed field."""
+    changes = tuple(changes)
     if not changes:
-        ctx.out(f"{intro}: none.")
+        yield f"{intro}: none."
         return
-    ctx.out(f"{intro} ({len(changes)}):")
+    yield f"{intro} ({len(changes)}):"
     for change in changes:
-        ctx.out(str(change))
+        yield str(change)
 
 
 def _write(ctx: Context, data: bytes | None, *, expected: bytes | None) -> None:
@@ -369,20 +381,43 @@ def run_set(args: argparse.Namespace, ctx: Context) -> int:
     changes = field_changes(_document_of(current), policy.to_dict())
     if not args.dry_run:
         _write(ctx, data, expected=current)
-    _print_changes(ctx, f"Changes to {shown}", changes)
-    ctx.out(
-        "Nothing was written (--dry-run)."
-        if args.dry_run
-        else f"Wrote {shown} (undo: taskclf policy rollback)."
+    return ctx.report(
+        FieldsUpdate(
+            policy_file=shown,
+            changes=tuple(changes),
+            policy=policy,
+            dry_run=bool(args.dry_run),
+        )
     )
-    ctx.conclude(
-        True,
-        written=not args.dry_run,
-        dry_run=bool(args.dry_run),
-        changes=[change.to_dict() for change in changes],
-        policy=policy.to_dict(),
-    )
-    return EXIT_OK
+
+
+@dataclass(frozen=True, slots=True)
+class FieldsUpdate(Outcome):
+    """What ``policy set`` did: the field changes, and the policy written.
+
+    ``policy_file`` is the policy file as shown to the person; with
+    ``dry_run`` the policy was checked and nothing was written.
+    """
+
+    policy_file: str
+    changes: tuple[FieldChange, ...]
+    policy: InferencePolicy
+    dry_run: bool
+
+    def text_lines(self) -> Iterator[str]:
+        yield from _change_lines(f"Changes to {self.policy_file}", self.changes)
+        if self.dry_run:
+            yield "Nothing was written (--dry-run)."
+        else:
+            yield f"Wrote {self.policy_file} (undo: taskclf policy rollback)."
+
+    def json_fields(self) -> dict[str, Any]:
+        return {
+            "written": not self.dry_run,
+            "dry_run": self.dry_run,
+            "changes": [change.to_dict() for change in self.changes],
+            "policy": self.policy.to_dict(),
+        }
 
 
 # --------------------------------------------------------------------------- diff and apply
@@ -405,56 +440,125 @@ def run_diff(args: argparse.Namespace, ctx: Context) -> int:
 
     path: Path = args.file
     _data, policy = _checked_file(ctx, path, disk=False)
-    shown = ctx.display(ctx.policy_file)
     current = _current_bytes(ctx)
-    changes = field_changes(_document_of(current), policy.to_dict())
-    failures = check_policy_artifacts(policy, ctx.models_dir)
-    if current is None:
-        ctx.out(f"There is no policy at {shown}; {path} would add every field.")
-    if changes:
-        _print_changes(ctx, f"Changes from {shown} to {path}", changes)
-    else:
-        ctx.out(f"No differences: {path} is the same policy as {shown}.")
-    if failures:
-        ctx.out(f"{path} does not match the files on disk (apply would refuse it):")
-        for line in failure_lines(str(path), failures):
-            ctx.out(f"  {line}")
-    ctx.conclude(
-        not changes and not failures,
-        file=str(path),
-        same=not changes,
-        changes=[change.to_dict() for change in changes],
-        failures=[failure.to_dict() for failure in failures],
+    return ctx.report(
+        PolicyComparison(
+            file=str(path),
+            policy_file=ctx.display(ctx.policy_file),
+            has_current=current is not None,
+            changes=tuple(field_changes(_document_of(current), policy.to_dict())),
+            failures=tuple(check_policy_artifacts(policy, ctx.models_dir)),
+        )
     )
-    return EXIT_INVALID if changes or failures else EXIT_OK
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyComparison(Outcome):
+    """What ``policy diff`` found: the changes from the current policy to FILE.
+
+    ``file`` is FILE as given; ``policy_file`` the current policy file as
+    shown to the person, and ``has_current`` whether there is one (without
+    it, every field of FILE is a change). ``failures`` are the checks against
+    the files on disk that FILE fails (``apply`` would refuse it). Not
+    :attr:`ok` (exit 1) when anything differs or fails.
+    """
+
+    file: str
+    policy_file: str
+    has_current: bool
+    changes: tuple[FieldChange, ...]
+    failures: tuple[DiskCheckFailure, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.changes and not self.failures
+
+    def text_lines(self) -> Iterator[str]:
+        if not self.has_current:
+            yield f"There is no policy at {self.policy_file}; {self.file} would add every field."
+        if self.changes:
+            yield from _change_lines(
+                f"Changes from {self.policy_file} to {self.file}", self.changes
+            )
+        else:
+            yield f"No differences: {self.file} is the same policy as {self.policy_file}."
+        if self.failures:
+            yield f"{self.file} does not match the files on disk (apply would refuse it):"
+            for line in failure_lines(self.file, self.failures):
+                yield f"  {line}"
+
+    def json_fields(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "same": not self.changes,
+            "changes": [change.to_dict() for change in self.changes],
+            "failures": [failure.to_dict() for failure in self.failures],
+        }
 
 
 def run_apply(args: argparse.Namespace, ctx: Context) -> int:
     """Check FILE against the schema and this home, then install it byte for byte."""
     path: Path = args.file
     data, policy = _checked_file(ctx, path, disk=True)
-    shown = ctx.display(ctx.policy_file)
     current = _current_bytes(ctx)
-    changes = field_changes(_document_of(current), policy.to_dict())
     same = current == data
-    if same:
-        ctx.out(f"{path} is already installed as {shown}, byte for byte; nothing to do.")
-    else:
-        _print_changes(ctx, f"Changes to {shown}", changes)
-        if args.dry_run:
-            ctx.out("Nothing was written (--dry-run).")
-        else:
-            _write(ctx, data, expected=current)
-            ctx.out(f"Installed {path} as {shown} (undo: taskclf policy rollback).")
-    ctx.conclude(
-        True,
-        file=str(path),
-        written=not same and not args.dry_run,
-        dry_run=bool(args.dry_run),
-        changes=[change.to_dict() for change in changes],
-        policy=policy.to_dict(),
+    if not same and not args.dry_run:
+        _write(ctx, data, expected=current)
+    return ctx.report(
+        Installation(
+            file=str(path),
+            policy_file=ctx.display(ctx.policy_file),
+            same=same,
+            dry_run=bool(args.dry_run),
+            changes=tuple(field_changes(_document_of(current), policy.to_dict())),
+            policy=policy,
+        )
     )
-    return EXIT_OK
+
+
+@dataclass(frozen=True, slots=True)
+class Installation(Outcome):
+    """What ``policy apply`` did: FILE checked, then installed as the policy file.
+
+    ``file`` is FILE as given, ``policy_file`` the policy file as shown to
+    the person. ``same``: FILE already was the policy file, byte for byte, so
+    nothing was written; with ``dry_run`` nothing was written either.
+    ``changes`` go from the policy replaced to ``policy``, FILE's policy.
+    """
+
+    file: str
+    policy_file: str
+    same: bool
+    dry_run: bool
+    changes: tuple[FieldChange, ...]
+    policy: InferencePolicy
+
+    @property
+    def written(self) -> bool:
+        """Whether FILE was installed by this run."""
+        return not self.same and not self.dry_run
+
+    def text_lines(self) -> Iterator[str]:
+        if self.same:
+            yield (
+                f"{self.file} is already installed as {self.policy_file}, byte for byte; "
+                "nothing to do."
+            )
+            return
+        yield from _change_lines(f"Changes to {self.policy_file}", self.changes)
+        if self.dry_run:
+            yield "Nothing was written (--dry-run)."
+        else:
+            yield f"Installed {self.file} as {self.policy_file} (undo: taskclf policy rollback)."
+
+    def json_fields(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "written": self.written,
+            "dry_run": self.dry_run,
+            "changes": [change.to_dict() for change in self.changes],
+            "policy": self.policy.to_dict(),
+        }
 
 
 # --------------------------------------------------------------------------- history
@@ -489,57 +593,105 @@ def _version_lines(entry: PolicyVersion) -> list[str]:
 
 def run_history(args: argparse.Namespace, ctx: Context) -> int:
     """List the kept versions, or print one of them as it was."""
-    from taskclf.core.policy_history import HISTORY_DIRNAME, PolicyHistoryError, policy_history
+    from taskclf.core.policy_history import PolicyHistoryError, policy_history
 
     history = policy_history(ctx.models_dir)
-    for bad in history.damaged:
-        ctx.warn(f"skipping damaged history record {bad.file}: {bad.reason}")
-    if args.show is not None:
-        try:
-            entry = history.get(args.show)
-        except PolicyHistoryError as exc:
-            raise CommandError(exc.message, details={"version": args.show}) from exc
-        return _show(ctx, entry)
-    shown = ctx.display(ctx.policy_file)
-    rows: list[tuple[int, list[str]]] = []
-    for entry in history.versions:
-        head = f"replaced {entry.replaced_at} by {value_text(entry.replaced_by)}"
-        rows.append((entry.version, [head, *_version_lines(entry)]))
-    for bad in history.damaged:
-        rows.append((bad.version, [f"damaged record {bad.file} (skipped): {bad.reason}"]))
-    if not rows:
-        ctx.out(
-            f"No versions of {shown} are kept yet (models/{HISTORY_DIRNAME}/ is empty): taskclf "
-            "keeps each version it replaces from now on."
-        )
-    else:
-        ctx.out(f"Versions of {shown} that taskclf replaced, newest first")
-        ctx.out("(1 is the version the current policy replaced):")
+    if args.show is None:
+        return ctx.report(VersionList(policy_file=ctx.display(ctx.policy_file), history=history))
+    try:
+        entry = history.get(args.show)
+    except PolicyHistoryError as exc:
+        # The error ends the run, so no outcome reports the damaged records: say them here.
+        for text in _damaged_warnings(history.damaged):
+            ctx.warn(text)
+        raise CommandError(exc.message, details={"version": args.show}) from exc
+    code = ctx.report(StoredVersion(version=entry, damaged=history.damaged))
+    if entry.data is not None:
+        ctx.body(entry.data)  # exactly as it was, for `> file` and pipes
+    return code
+
+
+def _damaged_warnings(damaged: Iterable[DamagedRecord]) -> Iterator[str]:
+    for bad in damaged:
+        yield f"skipping damaged history record {bad.file}: {bad.reason}"
+
+
+@dataclass(frozen=True, slots=True)
+class VersionList(Outcome):
+    """What ``policy history`` found: the kept versions and the damaged records.
+
+    ``policy_file`` is the policy file as shown to the person.
+    """
+
+    policy_file: str
+    history: PolicyHistory
+
+    def warnings(self) -> Iterator[str]:
+        return _damaged_warnings(self.history.damaged)
+
+    def text_lines(self) -> Iterator[str]:
+        from taskclf.core.policy_history import HISTORY_DIRNAME
+
+        rows: list[tuple[int, list[str]]] = []
+        for entry in self.history.versions:
+            head = f"replaced {entry.replaced_at} by {value_text(entry.replaced_by)}"
+            rows.append((entry.version, [head, *_version_lines(entry)]))
+        for bad in self.history.damaged:
+            rows.append((bad.version, [f"damaged record {bad.file} (skipped): {bad.reason}"]))
+        if not rows:
+            yield (
+                f"No versions of {self.policy_file} are kept yet (models/{HISTORY_DIRNAME}/ is "
+                "empty): taskclf keeps each version it replaces from now on."
+            )
+            return
+        yield f"Versions of {self.policy_file} that taskclf replaced, newest first"
+        yield "(1 is the version the current policy replaced):"
         width = len(str(max(number for number, _lines in rows)))
         for number, lines in sorted(rows):
-            ctx.out(f"  {number:>{width}}  {value_text(lines[0])}")
+            yield f"  {number:>{width}}  {value_text(lines[0])}"
             for line in lines[1:]:
-                ctx.out(f"  {'':>{width}}  {line}")
-        ctx.out("Show one: taskclf policy history --show N; restore it: taskclf policy rollback N")
-    ctx.conclude(
-        True,
-        versions=[entry.to_dict() for entry in history.versions],
-        damaged=[bad.to_dict() for bad in history.damaged],
-    )
-    return EXIT_OK
+                yield f"  {'':>{width}}  {line}"
+        yield "Show one: taskclf policy history --show N; restore it: taskclf policy rollback N"
+
+    def json_fields(self) -> dict[str, Any]:
+        return {
+            "versions": [entry.to_dict() for entry in self.history.versions],
+            "damaged": [bad.to_dict() for bad in self.history.damaged],
+        }
 
 
-def _show(ctx: Context, entry: PolicyVersion) -> int:
-    text = None if entry.data is None else entry.data.decode("utf-8", "replace")
-    if entry.data is None:
-        ctx.out(f'Version {entry.version} is "no policy": there was no policy file.')
-    else:
-        ctx.body(entry.data)  # exactly as it was, for `> file` and pipes
-    ctx.conclude(True, version=entry.to_dict(), file_text=text)
-    return EXIT_OK
+@dataclass(frozen=True, slots=True)
+class StoredVersion(Outcome):
+    """What ``policy history --show N`` found: version N, and the records that are damaged.
+
+    The text report has a line only for "no policy"; a file is printed as it
+    is (``ctx.body``), and JSON carries it as ``file_text``.
+    """
+
+    version: PolicyVersion
+    damaged: tuple[DamagedRecord, ...]
+
+    def warnings(self) -> Iterator[str]:
+        return _damaged_warnings(self.damaged)
+
+    def text_lines(self) -> Iterator[str]:
+        if self.version.data is None:
+            yield f'Version {self.version.version} is "no policy": there was no policy file.'
+
+    def json_fields(self) -> dict[str, Any]:
+        data = self.version.data
+        return {
+            "version": self.version.to_dict(),
+            "file_text": None if data is None else data.decode("utf-8", "replace"),
+        }
 
 
 # --------------------------------------------------------------------------- rollback
+
+
+RollbackStep = Literal["unchanged", "checked", "declined", "restored"]
+"""How far ``policy rollback`` went: the policy already was the version; the version was
+checked (``--dry-run``); the person said no; the version was restored."""
 
 
 def run_rollback(args: argparse.Namespace, ctx: Context) -> int:
@@ -556,34 +708,35 @@ def run_rollback(args: argparse.Namespace, ctx: Context) -> int:
         raise CommandError(exc.message, details={"version": args.version}) from exc
     except PolicyValidationError as exc:
         raise _refusal(f"not restoring version {args.version}; nothing was changed", exc) from exc
-    target = check.version
-    described = f"version {target.version} (replaced {target.replaced_at} by "
-    described += f"{value_text(target.replaced_by)})"
-    if current == target.data:
-        ctx.out(f"{shown} already is {described}; nothing to do.")
-        ctx.conclude(True, written=False, dry_run=bool(args.dry_run), version=target.to_dict())
-        return EXIT_OK
-    new = None if check.policy is None else check.policy.to_dict()
-    changes = [] if new is None else field_changes(_document_of(current), new)
-    if new is None:
-        ctx.out(f"Restoring {described} removes {shown}: there was no policy then.")
-    else:
-        ctx.out(f"Restoring {described}.")
-        _print_changes(ctx, f"Changes to {shown}", changes)
-    if args.dry_run:
-        ctx.out("Nothing was written (--dry-run).")
-        ctx.conclude(
-            True,
-            written=False,
-            dry_run=True,
-            version=target.to_dict(),
-            changes=[change.to_dict() for change in changes],
+    target, policy = check.version, check.policy
+    changes = (
+        () if policy is None else tuple(field_changes(_document_of(current), policy.to_dict()))
+    )
+
+    def report(step: RollbackStep, *, previewed: bool = False, fallback: str | None = None) -> int:
+        return ctx.report(
+            Restoration(
+                policy_file=shown,
+                version=target,
+                policy=policy,
+                changes=changes,
+                step=step,
+                dry_run=bool(args.dry_run),
+                previewed=previewed,
+                fallback=fallback,
+            )
         )
-        return EXIT_OK
-    if not args.yes and not _confirmed(ctx, f"Restore {described}? [y/N] "):
-        ctx.out("Not restored.")
-        ctx.conclude(True, written=False, dry_run=False, version=target.to_dict())
-        return EXIT_OK
+
+    if current == target.data:
+        return report("unchanged")
+    if args.dry_run:
+        return report("checked")
+    asked = not args.yes
+    if asked:
+        for line in _restoring_lines(shown, target, policy, changes):
+            ctx.out(line)  # the question refers to these lines: they come first
+        if not _confirmed(ctx, f"Restore {_described(target)}? [y/N] "):
+            return report("declined", previewed=True)
     try:
         rollback_inference_policy(
             ctx.models_dir,
@@ -599,23 +752,82 @@ def run_rollback(args: argparse.Namespace, ctx: Context) -> int:
         _translate_write_error(ctx, exc)
         raise
     fallback = None
-    if new is None:
+    if policy is None:
         from taskclf.cli.fallback import describe_fallback
 
         fallback = describe_fallback(ctx)
-        ctx.out(f"Removed {shown}.")
-        ctx.out(f"Now {fallback}.")
-    else:
-        ctx.out(f"Restored {shown}; the version it replaced is now version 1.")
-    ctx.conclude(
-        True,
-        written=True,
-        dry_run=False,
-        version=target.to_dict(),
-        changes=[change.to_dict() for change in changes],
-        fallback=fallback,
+    return report("restored", previewed=asked, fallback=fallback)
+
+
+def _described(version: PolicyVersion) -> str:
+    """``version N (replaced AT by WHAT)``, as rollback names the version it restores."""
+    return (
+        f"version {version.version} (replaced {version.replaced_at} by "
+        f"{value_text(version.replaced_by)})"
     )
-    return EXIT_OK
+
+
+def _restoring_lines(
+    policy_file: str,
+    version: PolicyVersion,
+    policy: InferencePolicy | None,
+    changes: Iterable[FieldChange],
+) -> Iterator[str]:
+    """What restoring ``version`` (holding ``policy``) does to ``policy_file``."""
+    if policy is None:
+        yield f"Restoring {_described(version)} removes {policy_file}: there was no policy then."
+        return
+    yield f"Restoring {_described(version)}."
+    yield from _change_lines(f"Changes to {policy_file}", changes)
+
+
+@dataclass(frozen=True, slots=True)
+class Restoration(Outcome):
+    """What ``policy rollback`` did with version N: how far it went (``step``), and the changes.
+
+    ``policy_file`` is the policy file as shown to the person; ``policy`` is
+    the version's policy, ``None`` for "no policy" (restoring it removes the
+    file, and ``fallback`` then says what inference uses). ``changes`` go from
+    the current policy to ``policy``. ``previewed``: what restoring does was
+    printed before the question, so the report does not repeat it.
+    """
+
+    policy_file: str
+    version: PolicyVersion
+    policy: InferencePolicy | None
+    changes: tuple[FieldChange, ...]
+    step: RollbackStep
+    dry_run: bool
+    previewed: bool = False
+    fallback: str | None = None
+
+    def text_lines(self) -> Iterator[str]:
+        if self.step == "unchanged":
+            yield f"{self.policy_file} already is {_described(self.version)}; nothing to do."
+            return
+        if not self.previewed:
+            yield from _restoring_lines(self.policy_file, self.version, self.policy, self.changes)
+        if self.step == "checked":
+            yield "Nothing was written (--dry-run)."
+        elif self.step == "declined":
+            yield "Not restored."
+        elif self.policy is None:
+            yield f"Removed {self.policy_file}."
+            yield f"Now {self.fallback}."
+        else:
+            yield f"Restored {self.policy_file}; the version it replaced is now version 1."
+
+    def json_fields(self) -> dict[str, Any]:
+        fields: dict[str, Any] = {
+            "written": self.step == "restored",
+            "dry_run": self.dry_run,
+            "version": self.version.to_dict(),
+        }
+        if self.step in ("checked", "restored"):
+            fields["changes"] = [change.to_dict() for change in self.changes]
+        if self.step == "restored":
+            fields["fallback"] = self.fallback
+        return fields
 
 
 def _translate_write_error(ctx: Context, exc: Exception) -> None:
