@@ -405,7 +405,7 @@ def run_validate(args: argparse.Namespace, ctx: Context) -> int:
     else:
         targets = [(ctx.policy_file, ctx.models_dir)]
     cache = ArtifactCache()
-    checked = tuple(
+    checked = [
         (
             str(path) if explicit else ctx.display(path),
             check_policy_file(
@@ -417,9 +417,9 @@ def run_validate(args: argparse.Namespace, ctx: Context) -> int:
             ),
         )
         for path, models_dir in targets
-    )
+    ]
     return ctx.report(
-        Validation(checked=checked, policy_file=None if explicit else str(ctx.policy_file))
+        Validation(checked=tuple(checked), policy_file=None if explicit else str(ctx.policy_file))
     )
 
 
@@ -429,16 +429,18 @@ class Validation(Outcome):
 
     ``checked`` pairs each file as shown to the person with its
     :class:`FileReport`; ``policy_file`` is the current policy's path when no
-    FILE was named, else ``None`` (the JSON report then names each file).
+    FILE was named, else ``None`` (the JSON report then names each file);
+    ``invalid`` is how many of the files failed a check (counted once, when
+    the outcome is made: a run may check thousands of files).
     """
 
     checked: tuple[tuple[str, FileReport], ...]
     policy_file: str | None
+    invalid: int = field(init=False)
 
-    @property
-    def invalid(self) -> int:
-        """How many of the files failed a check."""
-        return sum(not report.valid for _, report in self.checked)
+    def __post_init__(self) -> None:
+        invalid = sum(not report.valid for _, report in self.checked)
+        object.__setattr__(self, "invalid", invalid)  # frozen: set once, here
 
     @property
     def ok(self) -> bool:
