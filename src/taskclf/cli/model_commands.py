@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from taskclf.cli.common import (
     EXIT_INVALID,
-    EXIT_OK,
     CommandError,
     Context,
     add_command,
@@ -15,9 +16,13 @@ from taskclf.cli.common import (
     add_output_options,
     home_relative,
 )
+from taskclf.cli.report import Outcome
 from taskclf.cli.terminal import value_text
 
-__all__ = ["register"]
+if TYPE_CHECKING:
+    from taskclf.model_registry import ActiveChange, ActivePointer, SelectionReport
+
+__all__ = ["ActiveSet", "BundleListing", "register"]
 
 
 def register(groups: Any) -> None:
@@ -68,7 +73,7 @@ def register(groups: Any) -> None:
 
 
 def run_list(args: argparse.Namespace, ctx: Context) -> int:
-    """Print the ranked bundles and the excluded ones."""
+    """Rank the bundles, list the excluded ones, and read the legacy pointer."""
     from taskclf.model_registry import (
         ActivePointerError,
         active_path,
@@ -85,35 +90,66 @@ def run_list(args: argparse.Namespace, ctx: Context) -> int:
         pass
     except ActivePointerError as exc:
         active_problem = exc.reason
-    ctx.out(f"Model bundles in {ctx.display(ctx.models_dir)}, best first:")
-    if not report.ranked:
-        ctx.out("  (none qualifies)")
-    else:
-        names = {id(b): value_text(b.bundle_id) for b in report.ranked}
-        width = max(len(name) for name in names.values())
-        ctx.out(f"  {'#':>2}  {'bundle':<{width}}  macro_f1  weighted_f1  created_at")
-        for number, bundle in enumerate(report.ranked, start=1):
-            mark = "  <- best" if bundle is report.best else ""
-            ctx.out(
-                f"  {number:>2}  {names[id(bundle)]:<{width}}  {bundle.macro_f1:<8.4g}  "
-                f"{bundle.weighted_f1:<11.4g}  {value_text(bundle.created_at or '-')}{mark}"
-            )
-    if report.excluded:
-        ctx.out(f"Excluded ({len(report.excluded)}):")
-        for excluded in report.excluded:
-            ctx.out(f"  {value_text(excluded)}")
-    if active_problem is not None:
-        pointer = f"invalid, so inference ignores it ({value_text(active_problem)})"
-    else:
-        pointer = "none" if active is None else value_text(active.model_dir)
-    ctx.out(f"Legacy active pointer ({ctx.display(active_path(ctx.models_dir))}): {pointer}")
-    ctx.conclude(
-        True,
-        selection=report.to_dict(),
-        active=None if active is None else active.to_dict(),
-        active_error=active_problem,
+    return ctx.report(
+        BundleListing(
+            selection=report,
+            active=active,
+            active_problem=active_problem,
+            models_dir=ctx.display(ctx.models_dir),
+            active_file=ctx.display(active_path(ctx.models_dir)),
+        )
     )
-    return EXIT_OK
+
+
+@dataclass(frozen=True, slots=True)
+class BundleListing(Outcome):
+    """What ``model list`` found: the bundles ranked and excluded, and the legacy pointer.
+
+    ``selection`` is best-model selection's report; ``active`` is the legacy
+    ``active.json`` pointer (``None`` when there is none or it is invalid),
+    ``active_problem`` why it is invalid; ``models_dir`` and ``active_file``
+    are the models folder and ``active.json`` as shown to the person.
+    """
+
+    selection: SelectionReport
+    active: ActivePointer | None
+    active_problem: str | None
+    models_dir: str
+    active_file: str
+
+    def text_lines(self) -> Iterator[str]:
+        selection = self.selection
+        yield f"Model bundles in {self.models_dir}, best first:"
+        if not selection.ranked:
+            yield "  (none qualifies)"
+        else:
+            names = [value_text(bundle.bundle_id) for bundle in selection.ranked]
+            width = max(len(name) for name in names)
+            yield f"  {'#':>2}  {'bundle':<{width}}  macro_f1  weighted_f1  created_at"
+            for number, (name, bundle) in enumerate(
+                zip(names, selection.ranked, strict=True), start=1
+            ):
+                mark = "  <- best" if bundle is selection.best else ""
+                yield (
+                    f"  {number:>2}  {name:<{width}}  {bundle.macro_f1:<8.4g}  "
+                    f"{bundle.weighted_f1:<11.4g}  {value_text(bundle.created_at or '-')}{mark}"
+                )
+        if selection.excluded:
+            yield f"Excluded ({len(selection.excluded)}):"
+            for excluded in selection.excluded:
+                yield f"  {value_text(excluded)}"
+        if self.active_problem is not None:
+            pointer = f"invalid, so inference ignores it ({value_text(self.active_problem)})"
+        else:
+            pointer = "none" if self.active is None else value_text(self.active.model_dir)
+        yield f"Legacy active pointer ({self.active_file}): {pointer}"
+
+    def json_fields(self) -> dict[str, Any]:
+        return {
+            "selection": self.selection.to_dict(),
+            "active": None if self.active is None else self.active.to_dict(),
+            "active_error": self.active_problem,
+        }
 
 
 def run_set_active(args: argparse.Namespace, ctx: Context) -> int:
@@ -126,20 +162,56 @@ def run_set_active(args: argparse.Namespace, ctx: Context) -> int:
         change = write_active_atomic(ctx.models_dir, model_dir, reason=args.reason)
     except RegistryError as exc:
         raise CommandError(str(exc), exit_code=EXIT_INVALID, details=dict(exc.details)) from exc
-    old = "nothing" if change.old is None else change.old.model_dir
-    shown = ctx.display(active_path(ctx.models_dir))
-    ctx.out(f"{shown} now points at {change.new.model_dir} (was {old}).")
-    warning = None
     try:
         config = resolve_inference_config(ctx.models_dir)
     except ModelResolutionError:
         config = None
+    policy_model_dir = None
     if config is not None and str(config.step) == "policy":
-        warning = (
-            f"{ctx.display(ctx.policy_file)} takes precedence over {shown}: "
-            f"inference keeps using {config.model_dir} until the policy is changed "
+        policy_model_dir = config.model_dir
+    return ctx.report(
+        ActiveSet(
+            change=change,
+            active_file=ctx.display(active_path(ctx.models_dir)),
+            policy_file=ctx.display(ctx.policy_file),
+            policy_model_dir=policy_model_dir,
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveSet(Outcome):
+    """What ``model set-active`` did: the change to ``active.json``, and what still wins.
+
+    ``change`` is the pointer replaced and the one written; ``active_file``
+    and ``policy_file`` are ``active.json`` and the policy file as shown to
+    the person; ``policy_model_dir`` is the bundle inference keeps using
+    because a valid policy takes precedence (``None`` when none does).
+    """
+
+    change: ActiveChange
+    active_file: str
+    policy_file: str
+    policy_model_dir: str | None
+
+    @property
+    def warning(self) -> str | None:
+        """That the policy, not the pointer just written, decides (``None`` if it does not)."""
+        if self.policy_model_dir is None:
+            return None
+        return (
+            f"{self.policy_file} takes precedence over {self.active_file}: "
+            f"inference keeps using {self.policy_model_dir} until the policy is changed "
             "(taskclf policy create) or removed (taskclf policy remove)"
         )
-        ctx.warn(warning)
-    ctx.conclude(True, change=change.to_dict(), warning=warning)
-    return EXIT_OK
+
+    def warnings(self) -> Iterator[str]:
+        if self.warning is not None:
+            yield self.warning
+
+    def text_lines(self) -> Iterator[str]:
+        old = "nothing" if self.change.old is None else self.change.old.model_dir
+        yield f"{self.active_file} now points at {self.change.new.model_dir} (was {old})."
+
+    def json_fields(self) -> dict[str, Any]:
+        return {"change": self.change.to_dict(), "warning": self.warning}

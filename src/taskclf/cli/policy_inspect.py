@@ -4,26 +4,21 @@ from __future__ import annotations
 
 import argparse
 import functools
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from taskclf.cli.common import (
-    EXIT_INVALID,
-    EXIT_OK,
-    Context,
-    add_command,
-    add_output_options,
-)
+from taskclf.cli.common import Context, add_command, add_output_options
 from taskclf.cli.fallback import describe_fallback
 from taskclf.cli.render import failure_lines, issue_lines, policy_summary
-from taskclf.cli.report import Annotation
+from taskclf.cli.report import Annotation, Line, Outcome
 
 if TYPE_CHECKING:
     from taskclf.core.home import Home
     from taskclf.core.policy_checks import ArtifactCache
 
-__all__ = ["FileReport", "check_policy_file", "register"]
+__all__ = ["FileReport", "PolicyShown", "Validation", "check_policy_file", "register"]
 
 _SHOW_DESCRIPTION = """\
 Show the current policy, models/inference_policy.json, as a readable summary,
@@ -320,48 +315,78 @@ def _positions_in(path: Path, models_dir: Path, home_policy: bool) -> dict[str, 
 
 
 def run_show(args: argparse.Namespace, ctx: Context) -> int:
-    """Print the current policy, or say why there is no usable one."""
-    shown = ctx.display(ctx.policy_file)
+    """Report on the current policy, or say why there is no usable one."""
     report = check_policy_file(ctx.policy_file, ctx.models_dir, disk_checks=True, home_policy=True)
-    if not report.exists:
-        fallback = describe_fallback(ctx)
-        ctx.out(f"No inference policy at {shown}.")
-        ctx.out(f"Without it, {fallback}.")
-        ctx.out("Create one with: taskclf policy create --model-dir models/<run_id>")
-        ctx.conclude(True, exists=False, valid=None, fallback=fallback)
-        return EXIT_OK
-    if report.policy is None:
-        fallback = describe_fallback(ctx)
-        ctx.out(f"{shown} exists but is invalid, so inference ignores it:")
-        ctx.out("\n".join(f"  {line}" for line in report.lines(shown)))
-        ctx.out(f"Until it is fixed, {fallback}.")
-        ctx.out(
-            "Fix it by hand (check with `taskclf policy validate`) or recreate it with "
-            "`taskclf policy create`."
-        )
-        ctx.conclude(False, exists=True, valid=False, report=report.to_dict(), fallback=fallback)
-        return EXIT_INVALID
-    ctx.out(f"Inference policy: {shown}")
-    ctx.out("\n".join(policy_summary(report.policy, store_method=report.store_method)))
-    broken_fallback = describe_fallback(ctx) if report.failures else None
-    if report.failures:
-        ctx.out(f"Disk checks: {len(report.failures)} failed, so inference ignores this policy:")
-        ctx.out("\n".join(f"  {line}" for line in failure_lines(shown, report.failures)))
-        ctx.out(f"Until it is fixed, {broken_fallback}.")
-    else:
-        if report.policy.calibrator_store_dir is None:
-            ctx.out("Disk checks: passed (the model bundle matches the policy).")
-        else:
-            ctx.out("Disk checks: passed (the bundle and calibrator store match the policy).")
-    ctx.conclude(
-        report.valid,
-        exists=True,
-        valid=report.valid,
-        policy=report.policy.to_dict(),
-        report=report.to_dict(),
-        fallback=broken_fallback,
+    fallback = None if report.valid else describe_fallback(ctx)
+    return ctx.report(
+        PolicyShown(report=report, policy_file=ctx.display(ctx.policy_file), fallback=fallback)
     )
-    return EXIT_OK if report.valid else EXIT_INVALID
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyShown(Outcome):
+    """What ``policy show`` found: the check of the current policy, and the fallback.
+
+    ``report`` is the check of the policy file (schema and disk checks);
+    ``policy_file`` is that file as shown to the person; ``fallback`` says
+    what inference uses instead when the policy is missing or unusable
+    (``None`` when the policy is valid and used).
+    """
+
+    report: FileReport
+    policy_file: str
+    fallback: str | None
+
+    @property
+    def ok(self) -> bool:
+        """A missing policy is a state to report; an unusable one is a failure."""
+        return not self.report.exists or self.report.valid
+
+    def text_lines(self) -> Iterator[str]:
+        report, shown = self.report, self.policy_file
+        if not report.exists:
+            yield f"No inference policy at {shown}."
+            yield f"Without it, {self.fallback}."
+            yield "Create one with: taskclf policy create --model-dir models/<run_id>"
+            return
+        if report.policy is None:
+            yield f"{shown} exists but is invalid, so inference ignores it:"
+            yield from (f"  {line}" for line in report.lines(shown))
+            yield f"Until it is fixed, {self.fallback}."
+            yield (
+                "Fix it by hand (check with `taskclf policy validate`) or recreate it with "
+                "`taskclf policy create`."
+            )
+            return
+        yield f"Inference policy: {shown}"
+        yield from policy_summary(report.policy, store_method=report.store_method)
+        if report.failures:
+            yield f"Disk checks: {len(report.failures)} failed, so inference ignores this policy:"
+            yield from (f"  {line}" for line in failure_lines(shown, report.failures))
+            yield f"Until it is fixed, {self.fallback}."
+        elif report.policy.calibrator_store_dir is None:
+            yield "Disk checks: passed (the model bundle matches the policy)."
+        else:
+            yield "Disk checks: passed (the bundle and calibrator store match the policy)."
+
+    def json_fields(self) -> dict[str, Any]:
+        report = self.report
+        if not report.exists:
+            return {"exists": False, "valid": None, "fallback": self.fallback}
+        if report.policy is None:
+            return {
+                "exists": True,
+                "valid": False,
+                "report": report.to_dict(),
+                "fallback": self.fallback,
+            }
+        return {
+            "exists": True,
+            "valid": report.valid,
+            "policy": report.policy.to_dict(),
+            "report": report.to_dict(),
+            "fallback": self.fallback,
+        }
 
 
 def run_validate(args: argparse.Namespace, ctx: Context) -> int:
@@ -380,33 +405,67 @@ def run_validate(args: argparse.Namespace, ctx: Context) -> int:
     else:
         targets = [(ctx.policy_file, ctx.models_dir)]
     cache = ArtifactCache()
-    reports = [
-        check_policy_file(
-            path,
-            models_dir,
-            disk_checks=not args.no_disk_checks,
-            home_policy=not explicit,
-            cache=cache,
+    checked = [
+        (
+            str(path) if explicit else ctx.display(path),
+            check_policy_file(
+                path,
+                models_dir,
+                disk_checks=not args.no_disk_checks,
+                home_policy=not explicit,
+                cache=cache,
+            ),
         )
         for path, models_dir in targets
     ]
-    for report in reports:
-        shown = str(report.file) if explicit else ctx.display(report.file)
-        for annotation in report.annotations(shown):
-            ctx.annotate(annotation)
-        if report.valid:
-            checked = "schema" if not report.disk_checked else "schema and disk checks"
-            ctx.detail(f"{shown}: ok ({checked})")
-        else:
-            ctx.detail("\n".join(report.lines(shown)))
-    failed = sum(not report.valid for report in reports)
-    noun = "file" if len(reports) == 1 else "files"
-    summary = f"{len(reports)} {noun} checked: {len(reports) - failed} valid, {failed} invalid."
-    ctx.out(summary)
-    ctx.conclude(
-        failed == 0,
-        policy_file=None if explicit else str(ctx.policy_file),
-        files=[report.to_dict() for report in reports],
-        summary={"checked": len(reports), "valid": len(reports) - failed, "invalid": failed},
+    return ctx.report(
+        Validation(checked=tuple(checked), policy_file=None if explicit else str(ctx.policy_file))
     )
-    return EXIT_OK if failed == 0 else EXIT_INVALID
+
+
+@dataclass(frozen=True, slots=True)
+class Validation(Outcome):
+    """What ``policy validate`` found: the check of every file, in the order given.
+
+    ``checked`` pairs each file as shown to the person with its
+    :class:`FileReport`; ``policy_file`` is the current policy's path when no
+    FILE was named, else ``None`` (the JSON report then names each file);
+    ``invalid`` is how many of the files failed a check (counted once, when
+    the outcome is made: a run may check thousands of files).
+    """
+
+    checked: tuple[tuple[str, FileReport], ...]
+    policy_file: str | None
+    invalid: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        invalid = sum(not report.valid for _, report in self.checked)
+        object.__setattr__(self, "invalid", invalid)  # frozen: set once, here
+
+    @property
+    def ok(self) -> bool:
+        """Every file passed."""
+        return self.invalid == 0
+
+    def annotations(self) -> Iterator[Annotation]:
+        for shown, report in self.checked:
+            yield from report.annotations(shown)
+
+    def text_lines(self) -> Iterator[str | Line]:
+        for shown, report in self.checked:
+            if report.valid:
+                done = "schema and disk checks" if report.disk_checked else "schema"
+                yield Line(f"{shown}: ok ({done})", itemized=True)
+            else:
+                yield Line("\n".join(report.lines(shown)), itemized=True)
+        total, invalid = len(self.checked), self.invalid
+        noun = "file" if total == 1 else "files"
+        yield f"{total} {noun} checked: {total - invalid} valid, {invalid} invalid."
+
+    def json_fields(self) -> dict[str, Any]:
+        total, invalid = len(self.checked), self.invalid
+        return {
+            "policy_file": self.policy_file,
+            "files": [report.to_dict() for _, report in self.checked],
+            "summary": {"checked": total, "valid": total - invalid, "invalid": invalid},
+        }
