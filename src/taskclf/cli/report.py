@@ -179,9 +179,9 @@ class ResultBuilder:
         self._failure: Failure | None = None
         self._outcome: Outcome | None = None
 
-    def line(self, text: str, *, itemized: bool = False) -> None:
+    def line(self, text: str | Line, *, itemized: bool = False) -> None:
         """Add a line of the human report (the text-like reporters print it now)."""
-        entry = Line(text, itemized=itemized)
+        entry = text if isinstance(text, Line) else Line(text, itemized=itemized)
         self._lines.append(entry)
         self.reporter.line(entry)
 
@@ -212,10 +212,7 @@ class ResultBuilder:
         for annotation in outcome.annotations():
             self.annotate(annotation)
         for entry in outcome.text_lines():
-            if isinstance(entry, Line):
-                self.line(entry.text, itemized=entry.itemized)
-            else:
-                self.line(entry)
+            self.line(entry)
         self.conclude(outcome.ok, outcome.json_fields())
 
     def fail(self, message: str, details: Mapping[str, Any]) -> None:
