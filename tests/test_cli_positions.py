@@ -133,3 +133,49 @@ class TestJsonLineAndColumn:
         result = run_cli("policy", "validate", "--format", "json", "bad.json", cwd=tmp_path)
         (report,) = result.json()["files"]
         assert (report["read_error_line"], report["read_error_column"]) == (2, 6)
+
+
+class TestDeployAnnotations:
+    """``policy apply`` and ``policy diff`` pin each problem of FILE to its key, too."""
+
+    @staticmethod
+    def _pinned(stdout: str, path: Path) -> list[tuple[str, str]]:
+        """(title, the text at the annotation's line and column) of each positioned ::error."""
+        lines = path.read_text().splitlines()
+        found = []
+        for annotation in stdout.splitlines():
+            place = re.match(r"::error file=[^,]+,line=(\d+),col=(\d+),title=([^:]+)::", annotation)
+            if place:
+                line, col = int(place[1]), int(place[2])
+                found.append((place[3], lines[line - 1][col - 1 :]))
+        return found
+
+    def test_apply_schema_errors(self, home: Path) -> None:
+        path = _write(home, "candidate.json", BAD_POLICY)
+        result = run_cli("policy", "apply", "candidate.json", "--format", "github", cwd=home)
+        assert result.code == 1
+        pinned = self._pinned(result.stdout, path)
+        assert len(pinned) == 3
+        assert all(title.startswith("taskclf schema%3A") for title, _ in pinned)
+        assert {text.split('"')[1] for _, text in pinned} == {
+            "reject_threshold", "bob", "reject_treshold",
+        }  # fmt: skip
+        # One more annotation: the command's error, in one line (the rest is pinned above).
+        (error,) = [
+            line for line in result.stdout.splitlines() if "title=taskclf policy apply" in line
+        ]
+        assert "%0A" not in error
+        assert not (home / "models" / "inference_policy.json").exists()
+
+    def test_apply_and_diff_disk_check_failure(
+        self, home: Path, policy_document: dict[str, Any]
+    ) -> None:
+        document = {**policy_document, "model_dir": "models/run_404",
+                    "calibrator_store_dir": None, "calibration_method": None}  # fmt: skip
+        path = _write(home, "candidate.json", json.dumps(document, indent=2) + "\n")
+        for command in ("apply", "diff"):
+            result = run_cli("policy", command, "candidate.json", "--format", "github", cwd=home)
+            assert result.code == 1, command
+            ((title, text),) = self._pinned(result.stdout, path)
+            assert title == "taskclf disk check%3A model_dir_exists"
+            assert text.startswith('"model_dir"')

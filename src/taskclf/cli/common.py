@@ -21,7 +21,7 @@ import math
 import os
 import sys
 import textwrap
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -61,7 +61,11 @@ exit codes:
 
 
 class CommandError(Exception):
-    """Aborts a command with a message for the user and an exit code (no traceback)."""
+    """Aborts a command with a message for the user and an exit code (no traceback).
+
+    ``annotations`` pin the problems behind the error to their files and lines
+    (``--format github`` prints them).
+    """
 
     def __init__(
         self,
@@ -69,11 +73,13 @@ class CommandError(Exception):
         *,
         exit_code: int = EXIT_INVALID,
         details: Mapping[str, Any] | None = None,
+        annotations: Sequence[Annotation] = (),
     ) -> None:
         super().__init__(message)
         self.message = message
         self.exit_code = exit_code
         self.details = dict(details or {})
+        self.annotations = tuple(annotations)
 
 
 @dataclass(frozen=True, slots=True)
@@ -421,6 +427,8 @@ def run_command(
     try:
         code = handler(args, ctx)
     except CommandError as exc:
+        for annotation in exc.annotations:
+            ctx.annotate(annotation)
         return report_error(ctx, exc.message, exc.exit_code, exc.details)
     except (BrokenPipeError, OutputUnavailable):
         raise  # our output cannot be written: entry_point says so, in one line

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -27,13 +27,14 @@ from taskclf.cli.common import (
     stream_is_interactive,
 )
 from taskclf.cli.outcomes import disk_check_refusal, schema_refusal
-from taskclf.cli.render import FieldChange, failure_lines, field_changes
-from taskclf.cli.report import Outcome
+from taskclf.cli.render import FieldChange, failure_lines, field_changes, problem_annotations
+from taskclf.cli.report import Annotation, Outcome
 from taskclf.cli.terminal import value_text
 
 if TYPE_CHECKING:
     from taskclf.core.errors import DiskCheckFailure
     from taskclf.core.inference_policy import InferencePolicy
+    from taskclf.core.json_positions import Position
     from taskclf.core.policy_history import DamagedRecord, PolicyHistory, PolicyVersion
 
 __all__ = [
@@ -431,7 +432,23 @@ def _checked_file(ctx: Context, path: Path, *, disk: bool) -> tuple[bytes, Infer
     try:
         return data, check_policy_bytes(data, ctx.models_dir, source=path, disk=disk)
     except PolicyValidationError as exc:
-        raise _refusal(f"{path} is not a valid policy; nothing was changed", exc) from exc
+        refusal = _refusal(f"{path} is not a valid policy; nothing was changed", exc)
+        refusal.annotations = tuple(
+            problem_annotations(
+                str(path),
+                _positions(data),
+                issues=getattr(exc, "issues", ()),
+                failures=getattr(exc, "failures", ()),
+            )
+        )
+        raise refusal from exc
+
+
+def _positions(data: bytes) -> dict[str, Position]:
+    """Where each JSON pointer of the policy file ``data`` stands (for annotations)."""
+    from taskclf.core.json_positions import json_positions
+
+    return json_positions(data.decode("utf-8", "replace"))
 
 
 def run_diff(args: argparse.Namespace, ctx: Context) -> int:
@@ -439,15 +456,17 @@ def run_diff(args: argparse.Namespace, ctx: Context) -> int:
     from taskclf.core.inference_policy import check_policy_artifacts
 
     path: Path = args.file
-    _data, policy = _checked_file(ctx, path, disk=False)
+    data, policy = _checked_file(ctx, path, disk=False)
     current = _current_bytes(ctx)
+    failures = tuple(check_policy_artifacts(policy, ctx.models_dir))
     return ctx.report(
         PolicyComparison(
             file=str(path),
             policy_file=ctx.display(ctx.policy_file),
             has_current=current is not None,
             changes=tuple(field_changes(_document_of(current), policy.to_dict())),
-            failures=tuple(check_policy_artifacts(policy, ctx.models_dir)),
+            failures=failures,
+            positions=_positions(data) if failures else {},
         )
     )
 
@@ -459,8 +478,9 @@ class PolicyComparison(Outcome):
     ``file`` is FILE as given; ``policy_file`` the current policy file as
     shown to the person, and ``has_current`` whether there is one (without
     it, every field of FILE is a change). ``failures`` are the checks against
-    the files on disk that FILE fails (``apply`` would refuse it). Not
-    :attr:`ok` (exit 1) when anything differs or fails.
+    the files on disk that FILE fails (``apply`` would refuse it), and
+    ``positions`` where FILE's keys stand, to pin them. Not :attr:`ok`
+    (exit 1) when anything differs or fails.
     """
 
     file: str
@@ -468,6 +488,10 @@ class PolicyComparison(Outcome):
     has_current: bool
     changes: tuple[FieldChange, ...]
     failures: tuple[DiskCheckFailure, ...]
+    positions: Mapping[str, Position] = field(default_factory=dict)
+
+    def annotations(self) -> list[Annotation]:
+        return problem_annotations(self.file, self.positions, failures=self.failures)
 
     @property
     def ok(self) -> bool:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from taskclf.cli.common import Context, add_command, add_output_options
 from taskclf.cli.fallback import describe_fallback
-from taskclf.cli.render import failure_lines, issue_lines, policy_summary
+from taskclf.cli.render import failure_lines, issue_lines, policy_summary, problem_annotations
 from taskclf.cli.report import Annotation, Line, Outcome
 
 if TYPE_CHECKING:
@@ -152,23 +152,18 @@ class FileReport:
 
     def annotations(self, shown: str) -> list[Annotation]:
         """One annotation per problem of the file, at the line and column of its key."""
-
-        def at(where: tuple[int, int] | None, title: str, message: str) -> Annotation:
-            line, column = (None, None) if where is None else where
-            return Annotation(message, title=title, file=shown, line=line, column=column)
-
         found = []
         if not self.exists:
-            found.append(at(None, "taskclf: missing file", "does not exist"))
+            found.append(Annotation("does not exist", title="taskclf: missing file", file=shown))
         elif self.read_error is not None:
-            found.append(at(self.read_position, "taskclf: unreadable", self.read_error))
-        for issue in self.issues:
-            title = f"taskclf schema: {issue.keyword}"
-            found.append(at(self.where(issue.pointer), title, str(issue)))
-        for failure in self.failures:
-            title = f"taskclf disk check: {failure.check}"
-            message = f"{failure.pointer}: {failure.message}"
-            found.append(at(self.where(failure.pointer), title, message))
+            line, column = (None, None) if self.read_position is None else self.read_position
+            found.append(
+                Annotation(self.read_error, title="taskclf: unreadable", file=shown,
+                           line=line, column=column)
+            )  # fmt: skip
+        found.extend(
+            problem_annotations(shown, self.positions, issues=self.issues, failures=self.failures)
+        )
         return found
 
 

@@ -1,4 +1,4 @@
-"""Text renderings shared by several commands: policy summaries, diffs, error lists."""
+"""Renderings shared by several commands: policy summaries, diffs, error lists, annotations."""
 
 from __future__ import annotations
 
@@ -7,14 +7,24 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from taskclf.cli.report import Annotation
 from taskclf.cli.terminal import value_text
 
 if TYPE_CHECKING:
     from taskclf.core.errors import DiskCheckFailure
     from taskclf.core.inference_policy import InferencePolicy
+    from taskclf.core.json_positions import Position
     from taskclf.core.schemas import SchemaIssue
 
-__all__ = ["FieldChange", "field_changes", "format_value", "issue_lines", "policy_summary"]
+__all__ = [
+    "FieldChange",
+    "failure_lines",
+    "field_changes",
+    "format_value",
+    "issue_lines",
+    "policy_summary",
+    "problem_annotations",
+]
 
 IDENTITY = "none (identity)"
 
@@ -114,3 +124,37 @@ def failure_lines(file: str, failures: Iterable[DiskCheckFailure]) -> list[str]:
         value_text(f"{file}::{failure.pointer}: [{failure.check}] {failure.message}")
         for failure in failures
     ]
+
+
+def problem_annotations(
+    file: str,
+    positions: Mapping[str, Position],
+    *,
+    issues: Iterable[SchemaIssue] = (),
+    failures: Iterable[DiskCheckFailure] = (),
+) -> list[Annotation]:
+    """One annotation per schema issue and failed disk check of ``file``, at its key.
+
+    ``positions`` maps the file's JSON pointers to where they stand in its
+    text (:func:`taskclf.core.json_positions.json_positions`); a missing key
+    is placed at the object that should hold it.
+    """
+    from taskclf.core.json_positions import position_of
+
+    def at(pointer: str, title: str, message: str) -> Annotation:
+        found = position_of(positions, pointer)
+        line, column = (None, None) if found is None else (found.line, found.column)
+        return Annotation(message, title=title, file=file, line=line, column=column)
+
+    annotations = [
+        at(issue.pointer, f"taskclf schema: {issue.keyword}", str(issue)) for issue in issues
+    ]
+    annotations.extend(
+        at(
+            failure.pointer,
+            f"taskclf disk check: {failure.check}",
+            f"{failure.pointer}: {failure.message}",
+        )
+        for failure in failures
+    )
+    return annotations

@@ -379,8 +379,12 @@ class GitHubReporter(TextReporter):
 
     def finish(self, result: Result) -> None:
         if result.failure is not None:
-            title = f"taskclf {result.command}"
-            self.annotation(Annotation(result.failure.message, title=title))
+            # With annotations that state each problem at its place, the error's
+            # first line says the rest; without, the whole message does.
+            message = result.failure.message
+            if result.annotations:
+                message = message.split("\n", 1)[0]
+            self.annotation(Annotation(message, title=f"taskclf {result.command}"))
 
     def usage_error(self, prog: str, message: str, usage: str) -> None:
         super().usage_error(prog, message, usage)
