@@ -1,0 +1,62 @@
+"""Attacks on the reporters (``--format text|json|github``), run as a user and CI run taskclf.
+
+Each test is one bug that was found: its docstring says what the user saw.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from test_cli_support import POLICY_NAME, cli_env, run_cli
+
+from conftest import write_json
+
+
+def _valid_policy(home: Path, policy_document: dict[str, Any]) -> Path:
+    return write_json(home / "models" / POLICY_NAME, policy_document)
+
+
+def _run(
+    *args: str,
+    cwd: Path,
+    stdin: int | None = subprocess.DEVNULL,
+    stdout: Any = subprocess.PIPE,
+    stderr: Any = subprocess.PIPE,
+    env: Mapping[str, str] | None = None,
+    preexec_fn: Any = None,
+) -> subprocess.CompletedProcess[bytes]:
+    """Run ``python -m taskclf ARGS`` with the given standard streams (bytes, not text)."""
+    return subprocess.run(
+        [sys.executable, "-m", "taskclf", *args],
+        cwd=cwd,
+        env=cli_env(env),
+        stdin=stdin,
+        stdout=stdout,
+        stderr=stderr,
+        preexec_fn=preexec_fn,
+        check=False,
+        timeout=120,
+    )
+
+
+class TestUsageErrorFormat:
+    """A usage error is reported in the format the command line asked for."""
+
+    def test_abbreviated_format_option(self, home: Path) -> None:
+        """``policy show --form json --bogus`` printed the usage error as text, no JSON.
+
+        argparse accepts ``--form`` for ``--format`` (the run without ``--bogus``
+        prints JSON), so a script reading stdout got nothing to parse.
+        """
+        for spelling in (["--form", "json"], ["--fo=json"]):
+            result = run_cli("policy", "show", *spelling, "--bogus", cwd=home)
+
+            assert result.code == 2
+            report = result.json()
+            assert report["ok"] is False
+            assert report["error"]["kind"] == "usage"
+            assert "--bogus" in report["error"]["message"]
