@@ -60,3 +60,16 @@ class TestUsageErrorFormat:
             assert report["ok"] is False
             assert report["error"]["kind"] == "usage"
             assert "--bogus" in report["error"]["message"]
+
+    def test_last_format_wins(self, home: Path) -> None:
+        """``--format json --format text --bogus`` printed JSON although text was asked last.
+
+        argparse takes the last ``--format``; the usage error ignored a later ``text``.
+        """
+        result = run_cli(
+            "policy", "show", "--format", "json", "--format", "text", "--bogus", cwd=home
+        )
+
+        assert result.code == 2
+        assert result.stdout == ""
+        assert "error: unrecognized arguments: --bogus" in result.stderr

@@ -228,8 +228,8 @@ def _wanted_format(arguments: list[str]) -> str:
             continue
         if not equals:
             value = next(iter(arguments[index + 1 : index + 2]), "")
-        if value in ("json", "github"):
-            wanted = value
+        if value in ("text", "json", "github"):
+            wanted = value  # the last one counts, as in argparse
     return wanted
 
 
