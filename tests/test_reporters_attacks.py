@@ -5,6 +5,9 @@ Each test is one bug that was found: its docstring says what the user saw.
 
 from __future__ import annotations
 
+import json
+import os
+import pty
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -73,3 +76,28 @@ class TestUsageErrorFormat:
         assert result.code == 2
         assert result.stdout == ""
         assert "error: unrecognized arguments: --bogus" in result.stderr
+
+
+class TestJsonIsOneObject:
+    """``--format json`` prints exactly one JSON object on stdout, whatever else happens."""
+
+    def test_remove_asks_on_stderr(self, home: Path, policy_document: dict[str, Any]) -> None:
+        """``policy remove --format json`` on a terminal printed ``Remove ...? [y/N]`` on stdout.
+
+        The question came before the JSON object, so stdout did not parse; the
+        rollback question already went to stderr in JSON format.
+        """
+        policy = _valid_policy(home, policy_document)
+        controller, terminal = pty.openpty()
+        try:
+            os.write(controller, b"n\n")
+            completed = _run("policy", "remove", "--format", "json", cwd=home, stdin=terminal)
+        finally:
+            os.close(terminal)
+            os.close(controller)
+
+        assert completed.returncode == 0, completed.stderr
+        report = json.loads(completed.stdout)
+        assert (report["ok"], report["removed"]) == (True, False)
+        assert b"Remove models/inference_policy.json? [y/N] " in completed.stderr
+        assert policy.exists()
