@@ -101,3 +101,22 @@ class TestJsonIsOneObject:
         assert (report["ok"], report["removed"]) == (True, False)
         assert b"Remove models/inference_policy.json? [y/N] " in completed.stderr
         assert policy.exists()
+
+    def test_warnings_with_stderr_closed(self, home: Path, policy_document: dict[str, Any]) -> None:
+        """``policy history --format json 2>&-`` printed its warning on stdout, before the JSON.
+
+        With stderr closed, Python's ``sys.stderr`` is ``None`` and ``print(file=None)``
+        writes to stdout: the warning about a damaged record broke the JSON.
+        """
+        _valid_policy(home, policy_document)
+        history = home / "models" / ".policy_history"
+        history.mkdir()
+        (history / "000001-none.json").write_text("garbage")
+
+        completed = _run(
+            "policy", "history", "--format", "json", cwd=home, preexec_fn=lambda: os.close(2)
+        )
+
+        assert completed.returncode == 0
+        report = json.loads(completed.stdout)
+        assert report["warnings"][0].startswith("skipping damaged history record")
