@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import os
 import pty
+import resource
+import signal
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -120,3 +122,54 @@ class TestJsonIsOneObject:
         assert completed.returncode == 0
         report = json.loads(completed.stdout)
         assert report["warnings"][0].startswith("skipping damaged history record")
+
+
+def _stdout_holds(limit: int) -> Any:
+    """A ``preexec_fn`` after which the child's files, stdout among them, hold ``limit`` bytes.
+
+    Writing past the limit fails with EFBIG (SIGXFSZ is ignored), as a full disk fails.
+    """
+
+    def limited() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return limited
+
+
+def _with_one_version(home: Path, policy_document: dict[str, Any]) -> None:
+    """A policy whose history keeps one version (the policy before a ``policy set``)."""
+    _valid_policy(home, policy_document)
+    assert run_cli("policy", "set", "reject_threshold=0.7", cwd=home).code == 0
+
+
+class TestFullStdout:
+    """A stdout that cannot take the report is said in one line, whatever the format."""
+
+    def test_history_show_to_a_full_file(
+        self, home: Path, policy_document: dict[str, Any], tmp_path: Path
+    ) -> None:
+        """``policy history --show 1 > full-file`` said ``taskclf: error: File too large``.
+
+        With PYTHONUNBUFFERED=1 (as many CI images set) the stored file is
+        written straight to stdout's bytes; that failure was reported as the
+        command's own error, not as the report that could not be written.
+        """
+        _with_one_version(home, policy_document)
+        with (tmp_path / "out").open("wb") as out:
+            completed = _run(
+                "policy",
+                "history",
+                "--show",
+                "1",
+                cwd=home,
+                stdout=out,
+                env={"PYTHONUNBUFFERED": "1"},
+                preexec_fn=_stdout_holds(0),
+            )
+
+        assert completed.returncode == 1
+        assert completed.stderr.decode() == (
+            "taskclf: could not write the report to stdout (File too large); "
+            "whatever the command did before is done\n"
+        )

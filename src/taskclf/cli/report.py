@@ -28,10 +28,11 @@ A new format is one more class here, registered in :data:`REPORTERS`.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, ClassVar, Literal, TextIO
+from typing import Any, BinaryIO, ClassVar, Literal, TextIO
 
 from taskclf.cli.output import OutputUnavailable
 from taskclf.cli.terminal import json_terminal_text, terminal_text
@@ -273,21 +274,20 @@ class Reporter:
 
     def write(self, text: str) -> None:
         """Write ``text`` to stdout; a failure there is :class:`OutputUnavailable`."""
-        try:
+        with _writing_stdout():
             self.stdout.write(text)
-        except BrokenPipeError:
-            raise
-        except OSError as exc:
-            raise OutputUnavailable(exc.errno, exc.strerror or str(exc)) from exc
+
+    def write_bytes(self, data: bytes, buffer: BinaryIO) -> None:
+        """Write ``data`` to ``buffer``, stdout's bytes, after what was printed before."""
+        self.flush()
+        with _writing_stdout():
+            buffer.write(data)
+            buffer.flush()
 
     def flush(self) -> None:
         """Flush stdout, so that what was printed comes before what stderr says next."""
-        try:
+        with _writing_stdout():
             self.stdout.flush()
-        except BrokenPipeError:
-            raise
-        except OSError as exc:
-            raise OutputUnavailable(exc.errno, exc.strerror or str(exc)) from exc
 
     def say(self, text: str) -> None:
         """Print ``taskclf: <text>`` on stderr, terminal-safe."""
@@ -309,9 +309,7 @@ class TextReporter(Reporter):
             return
         buffer = getattr(self.stdout, "buffer", None)
         if buffer is not None and not _is_terminal(self.stdout):
-            self.flush()
-            buffer.write(data)  # exactly as stored, for `> file` and pipes
-            buffer.flush()
+            self.write_bytes(data, buffer)  # exactly as stored, for `> file` and pipes
         else:
             self.write(terminal_text(data.decode("utf-8", "replace")))
 
@@ -425,6 +423,17 @@ REPORTERS: Mapping[str, type[Reporter]] = MappingProxyType(
 def reporter_named(name: str, stdout: TextIO, stderr: TextIO) -> Reporter:
     """The reporter for ``--format name``, writing to ``stdout`` and ``stderr``."""
     return REPORTERS[name](stdout, stderr)
+
+
+@contextmanager
+def _writing_stdout() -> Iterator[None]:
+    """A failure to write stdout (but a closed reader) becomes :class:`OutputUnavailable`."""
+    try:
+        yield
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise OutputUnavailable(exc.errno, exc.strerror or str(exc)) from exc
 
 
 def _is_terminal(stream: TextIO) -> bool:
