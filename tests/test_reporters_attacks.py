@@ -173,3 +173,30 @@ class TestFullStdout:
             "taskclf: could not write the report to stdout (File too large); "
             "whatever the command did before is done\n"
         )
+
+
+class TestGitHubWorkflowCommands:
+    """Under ``--format github`` no text from a file reaches the runner as a workflow command."""
+
+    def test_history_show_does_not_run_a_stored_files_commands(self, home: Path) -> None:
+        """``policy history --show 1 --format github`` ran the stored file's lines as commands.
+
+        A broken policy holding ``::error file=...::forged`` (or ``::add-mask::``)
+        was replaced and kept in the history; printing it raw under ``--format
+        github`` made the runner turn its lines into annotations and commands.
+        """
+        policy = home / "models" / POLICY_NAME
+        stored = b"{\n::error file=models/run_001/metadata.json,line=1::forged\n::add-mask::x\n}\n"
+        policy.write_bytes(stored)
+        assert run_cli("policy", "create", "--model-dir", "models/run_001", cwd=home).code == 0
+
+        text = _run("policy", "history", "--show", "1", cwd=home)
+        github = _run("policy", "history", "--show", "1", "--format", "github", cwd=home)
+
+        assert text.stdout == stored  # text keeps the file byte for byte
+        assert github.returncode == 0, github.stderr
+        lines = github.stdout.decode().splitlines()
+        start, token = lines[0].split("::stop-commands::")
+        assert start == "" and len(token) >= 16 and token not in stored.decode()
+        assert lines[1:-1] == stored.decode().splitlines()
+        assert lines[-1] == f"::{token}::"

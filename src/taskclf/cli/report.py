@@ -28,6 +28,7 @@ A new format is one more class here, registered in :data:`REPORTERS`.
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -368,6 +369,18 @@ class GitHubReporter(TextReporter):
     def line(self, line: Line) -> None:
         if not line.itemized:
             super().line(line)
+
+    def body(self, data: str | bytes) -> None:
+        # The runner reads every stdout line as a possible workflow command: a
+        # document (a stored policy may hold anything) is printed with them off,
+        # up to a token it cannot contain.
+        token = secrets.token_hex(16)
+        self.write(f"::stop-commands::{token}\n")
+        super().body(data)
+        last = data[-1:]
+        if last not in (b"\n", "\n"):
+            self.write("\n")  # the token must stand on its own line to turn them back on
+        self.write(f"::{token}::\n")
 
     def warning(self, text: str) -> None:
         self.annotation(Annotation(text, title="taskclf: warning", severity="warning"))
