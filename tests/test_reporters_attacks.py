@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from test_cli_support import POLICY_NAME, cli_env, run_cli
 
 from conftest import write_json
@@ -168,6 +170,36 @@ class TestFullStdout:
                 preexec_fn=_stdout_holds(0),
             )
 
+        assert completed.returncode == 1
+        assert completed.stderr.decode() == (
+            "taskclf: could not write the report to stdout (File too large); "
+            "whatever the command did before is done\n"
+        )
+
+    @pytest.mark.parametrize("output_format", ["text", "json", "github"])
+    def test_report_cut_short_is_not_success(
+        self, home: Path, policy_document: dict[str, Any], tmp_path: Path, output_format: str
+    ) -> None:
+        """With PYTHONUNBUFFERED=1, a stdout file that filled up mid-report gave exit 0.
+
+        The file held the first 50 bytes of the report (half a JSON object) and
+        nothing said the rest was lost: Python's unbuffered text stdout drops
+        what a short write leaves over.
+        """
+        _valid_policy(home, policy_document)
+        with (tmp_path / "out").open("wb") as out:
+            completed = _run(
+                "policy",
+                "show",
+                "--format",
+                output_format,
+                cwd=home,
+                stdout=out,
+                env={"PYTHONUNBUFFERED": "1"},
+                preexec_fn=_stdout_holds(50),
+            )
+
+        assert (tmp_path / "out").stat().st_size == 50
         assert completed.returncode == 1
         assert completed.stderr.decode() == (
             "taskclf: could not write the report to stdout (File too large); "

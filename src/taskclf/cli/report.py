@@ -27,6 +27,7 @@ A new format is one more class here, registered in :data:`REPORTERS`.
 
 from __future__ import annotations
 
+import io
 import json
 import secrets
 from collections.abc import Iterable, Iterator, Mapping
@@ -275,14 +276,25 @@ class Reporter:
 
     def write(self, text: str) -> None:
         """Write ``text`` to stdout; a failure there is :class:`OutputUnavailable`."""
+        buffer = getattr(self.stdout, "buffer", None)
+        if isinstance(buffer, io.RawIOBase):
+            # Unbuffered stdout (PYTHONUNBUFFERED, -u): its text layer drops what
+            # a short write leaves over, so a full disk would cut the report short
+            # unnoticed. Write the bytes until all are written, or the write fails.
+            encoding = getattr(self.stdout, "encoding", None) or "utf-8"
+            errors = getattr(self.stdout, "errors", None) or "strict"
+            self.write_bytes(text.encode(encoding, errors), buffer)
+            return
         with _writing_stdout():
             self.stdout.write(text)
 
-    def write_bytes(self, data: bytes, buffer: BinaryIO) -> None:
+    def write_bytes(self, data: bytes, buffer: BinaryIO | io.RawIOBase) -> None:
         """Write ``data`` to ``buffer``, stdout's bytes, after what was printed before."""
         self.flush()
         with _writing_stdout():
-            buffer.write(data)
+            left = memoryview(data)
+            while left:
+                left = left[buffer.write(left) or 0 :]  # a raw file may take only part
             buffer.flush()
 
     def flush(self) -> None:
