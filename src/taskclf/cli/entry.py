@@ -45,10 +45,29 @@ class _ClosedStdout:
         return False
 
 
+class _ClosedStderr:
+    """Stands in for ``sys.stderr`` when the process started with it closed (``2>&-``).
+
+    What would go there is dropped: ``print(file=None)`` would put it on stdout,
+    in front of a JSON report.
+    """
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        return None
+
+    def isatty(self) -> bool:
+        return False
+
+
 def entry_point() -> None:
     """Run ``taskclf`` with the process arguments and exit with its code."""
     if sys.stdout is None:
         sys.stdout = _ClosedStdout()  # type: ignore[unused-ignore,assignment]
+    if sys.stderr is None:
+        sys.stderr = _ClosedStderr()  # type: ignore[unused-ignore,assignment]
     try:
         # Ctrl-C raises KeyboardInterrupt again from here on (inside the try),
         # and one noted before now counts as if it came now.

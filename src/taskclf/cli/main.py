@@ -215,18 +215,21 @@ def _report_usage_error(exc: UsageError, arguments: list[str]) -> int:
 
 
 def _wanted_format(arguments: list[str]) -> str:
-    """The ``--format`` asked for on a command line that did not parse (``text`` if none)."""
+    """The ``--format`` asked for on a command line that did not parse (``text`` if none).
+
+    As argparse does, ``--format`` may be abbreviated (``--form json``, ``--fo=json``).
+    """
     wanted = "text"
     for index, argument in enumerate(arguments):
         if argument == "--":
             break
-        value = None
-        if argument.startswith("--format="):
-            value = argument.removeprefix("--format=")
-        elif argument == "--format":
-            value = next(iter(arguments[index + 1 : index + 2]), None)
-        if value in ("json", "github"):
-            wanted = value
+        option, equals, value = argument.partition("=")
+        if len(option) < 3 or not "--format".startswith(option):
+            continue
+        if not equals:
+            value = next(iter(arguments[index + 1 : index + 2]), "")
+        if value in ("text", "json", "github"):
+            wanted = value  # the last one counts, as in argparse
     return wanted
 
 

@@ -144,7 +144,9 @@ def run_remove(args: argparse.Namespace, ctx: Context) -> int:
             raise CommandError(
                 f"not removing {shown} without confirmation; pass --yes", exit_code=EXIT_USAGE
             )
-        print(f"Remove {shown}? [y/N] ", end="", file=ctx.stdout, flush=True)
+        # With --format json, stdout carries only the JSON object: ask on stderr.
+        asked = ctx.stderr if ctx.json else ctx.stdout
+        print(f"Remove {shown}? [y/N] ", end="", file=asked, flush=True)
         if stdin.readline().strip().lower() not in {"y", "yes"}:
             return ctx.report(Removal("declined", shown, fallback=None))
     from taskclf.core.inference_policy import PolicyFileError, remove_inference_policy

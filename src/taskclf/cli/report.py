@@ -27,11 +27,14 @@ A new format is one more class here, registered in :data:`REPORTERS`.
 
 from __future__ import annotations
 
+import io
 import json
-from collections.abc import Iterable, Mapping
+import secrets
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, ClassVar, Literal, TextIO
+from typing import Any, BinaryIO, ClassVar, Literal, TextIO
 
 from taskclf.cli.output import OutputUnavailable
 from taskclf.cli.terminal import json_terminal_text, terminal_text
@@ -273,21 +276,31 @@ class Reporter:
 
     def write(self, text: str) -> None:
         """Write ``text`` to stdout; a failure there is :class:`OutputUnavailable`."""
-        try:
+        buffer = getattr(self.stdout, "buffer", None)
+        if isinstance(buffer, io.RawIOBase):
+            # Unbuffered stdout (PYTHONUNBUFFERED, -u): its text layer drops what
+            # a short write leaves over, so a full disk would cut the report short
+            # unnoticed. Write the bytes until all are written, or the write fails.
+            encoding = getattr(self.stdout, "encoding", None) or "utf-8"
+            errors = getattr(self.stdout, "errors", None) or "strict"
+            self.write_bytes(text.encode(encoding, errors), buffer)
+            return
+        with _writing_stdout():
             self.stdout.write(text)
-        except BrokenPipeError:
-            raise
-        except OSError as exc:
-            raise OutputUnavailable(exc.errno, exc.strerror or str(exc)) from exc
+
+    def write_bytes(self, data: bytes, buffer: BinaryIO | io.RawIOBase) -> None:
+        """Write ``data`` to ``buffer``, stdout's bytes, after what was printed before."""
+        self.flush()
+        with _writing_stdout():
+            left = memoryview(data)
+            while left:
+                left = left[buffer.write(left) or 0 :]  # a raw file may take only part
+            buffer.flush()
 
     def flush(self) -> None:
         """Flush stdout, so that what was printed comes before what stderr says next."""
-        try:
+        with _writing_stdout():
             self.stdout.flush()
-        except BrokenPipeError:
-            raise
-        except OSError as exc:
-            raise OutputUnavailable(exc.errno, exc.strerror or str(exc)) from exc
 
     def say(self, text: str) -> None:
         """Print ``taskclf: <text>`` on stderr, terminal-safe."""
@@ -309,9 +322,7 @@ class TextReporter(Reporter):
             return
         buffer = getattr(self.stdout, "buffer", None)
         if buffer is not None and not _is_terminal(self.stdout):
-            self.flush()
-            buffer.write(data)  # exactly as stored, for `> file` and pipes
-            buffer.flush()
+            self.write_bytes(data, buffer)  # exactly as stored, for `> file` and pipes
         else:
             self.write(terminal_text(data.decode("utf-8", "replace")))
 
@@ -371,6 +382,18 @@ class GitHubReporter(TextReporter):
         if not line.itemized:
             super().line(line)
 
+    def body(self, data: str | bytes) -> None:
+        # The runner reads every stdout line as a possible workflow command: a
+        # document (a stored policy may hold anything) is printed with them off,
+        # up to a token it cannot contain.
+        token = secrets.token_hex(16)
+        self.write(f"::stop-commands::{token}\n")
+        super().body(data)
+        last = data[-1:]
+        if last not in (b"\n", "\n"):
+            self.write("\n")  # the token must stand on its own line to turn them back on
+        self.write(f"::{token}::\n")
+
     def warning(self, text: str) -> None:
         self.annotation(Annotation(text, title="taskclf: warning", severity="warning"))
 
@@ -425,6 +448,17 @@ REPORTERS: Mapping[str, type[Reporter]] = MappingProxyType(
 def reporter_named(name: str, stdout: TextIO, stderr: TextIO) -> Reporter:
     """The reporter for ``--format name``, writing to ``stdout`` and ``stderr``."""
     return REPORTERS[name](stdout, stderr)
+
+
+@contextmanager
+def _writing_stdout() -> Iterator[None]:
+    """A failure to write stdout (but a closed reader) becomes :class:`OutputUnavailable`."""
+    try:
+        yield
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise OutputUnavailable(exc.errno, exc.strerror or str(exc)) from exc
 
 
 def _is_terminal(stream: TextIO) -> bool:
