@@ -122,6 +122,21 @@ class TestReporters:
         ]
         assert stderr == ""
 
+    def test_a_line_that_reads_as_a_command_is_printed_with_commands_off(self) -> None:
+        stdout, stderr = io.StringIO(), io.StringIO()
+        builder = ResultBuilder("demo", None, reporter_named("github", stdout, stderr))
+        builder.line("::add-mask::secret.json is already installed")
+        builder.line("  ::error::from a value")
+        builder.line("the policy file::/reject_threshold: fine")
+        lines = stdout.getvalue().splitlines()
+        for start in (0, 3):
+            token = re.fullmatch(r"::stop-commands::([0-9a-f]{32})", lines[start])
+            assert token, lines
+            assert lines[start + 2] == f"::{token[1]}::"
+        assert lines[1] == "::add-mask::secret.json is already installed"
+        assert lines[4] == "  ::error::from a value"
+        assert lines[6:] == ["the policy file::/reject_threshold: fine"]  # "::" inside is inert
+
     def test_the_result_is_frozen(self) -> None:
         stdout, stderr = io.StringIO(), io.StringIO()
         builder = ResultBuilder("demo", None, reporter_named("json", stdout, stderr))
@@ -149,7 +164,8 @@ class TestEveryCommandSpeaksGithub:
         assert annotation[1] == "error"
         assert annotation["props"] == "title=taskclf policy create"
         assert "run_404" in annotation["message"]
-        assert result.stderr == ""
+        # A person running it at a terminal sees the error as in text, too.
+        assert result.stderr.startswith("taskclf: error: --model-dir models/run_404")
 
     def test_warning(self, home: Path) -> None:
         assert run_cli("policy", "create", "--model-dir", "models/run_001", cwd=home).code == 0

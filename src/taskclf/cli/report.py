@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import io
 import json
-import secrets
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -379,19 +378,32 @@ class GitHubReporter(TextReporter):
     help = "the text report with a GitHub Actions ::error or ::warning annotation per problem"
 
     def line(self, line: Line) -> None:
-        if not line.itemized:
+        if line.itemized:
+            return
+        if any(part.lstrip().startswith("::") for part in line.text.split("\n")):
+            # A line that would read as a workflow command (a value from a file
+            # or the command line at its start) is printed with commands off.
+            with self._commands_off():
+                super().line(line)
+        else:
             super().line(line)
 
     def body(self, data: str | bytes) -> None:
         # The runner reads every stdout line as a possible workflow command: a
-        # document (a stored policy may hold anything) is printed with them off,
-        # up to a token it cannot contain.
+        # document (a stored policy may hold anything) is printed with them off.
+        with self._commands_off():
+            super().body(data)
+            if data[-1:] not in (b"\n", "\n"):
+                self.write("\n")  # the end token must stand on a line of its own
+
+    @contextmanager
+    def _commands_off(self) -> Iterator[None]:
+        """Print what is written inside with workflow commands off, up to a random token."""
+        import secrets  # only here: it costs start-up
+
         token = secrets.token_hex(16)
         self.write(f"::stop-commands::{token}\n")
-        super().body(data)
-        last = data[-1:]
-        if last not in (b"\n", "\n"):
-            self.write("\n")  # the token must stand on its own line to turn them back on
+        yield
         self.write(f"::{token}::\n")
 
     def warning(self, text: str) -> None:
@@ -408,6 +420,7 @@ class GitHubReporter(TextReporter):
             if result.annotations:
                 message = message.split("\n", 1)[0]
             self.annotation(Annotation(message, title=f"taskclf {result.command}"))
+            super().finish(result)  # and on stderr, as in text, for a person at a terminal
 
     def usage_error(self, prog: str, message: str, usage: str) -> None:
         super().usage_error(prog, message, usage)
