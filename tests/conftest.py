@@ -138,32 +138,33 @@ def policy_document() -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-def write_policy() -> Callable[..., Path]:
-    """Factory: ``write_policy(models_dir, **fields)`` writes a valid policy for run_001.
+def write_example_policy(models: Path, **fields: Any) -> Path:
+    """Write a valid policy for run_001 into the models folder ``models``; return its path.
 
     The default binds run_001 to the example calibrator store (temperature,
     threshold 0.62); keyword arguments replace or add fields (``None`` values
-    are written as JSON null). Returns the policy file's path.
+    are written as JSON null).
     """
+    document: dict[str, Any] = {
+        "policy_version": "v1",
+        "model_dir": "models/run_001",
+        "model_schema_hash": EXAMPLE_SCHEMA_HASH,
+        "model_label_set": list(EXAMPLE_LABELS),
+        "calibrator_store_dir": "artifacts/calibrator_store",
+        "calibration_method": "temperature",
+        "reject_threshold": 0.62,
+        "created_at": "2026-02-01T10:00:00+00:00",
+        "source": "manual",
+        "git_commit": "unknown",
+        **fields,
+    }
+    return write_json(models / "inference_policy.json", document)
 
-    def write(models: Path, **fields: Any) -> Path:
-        document: dict[str, Any] = {
-            "policy_version": "v1",
-            "model_dir": "models/run_001",
-            "model_schema_hash": EXAMPLE_SCHEMA_HASH,
-            "model_label_set": list(EXAMPLE_LABELS),
-            "calibrator_store_dir": "artifacts/calibrator_store",
-            "calibration_method": "temperature",
-            "reject_threshold": 0.62,
-            "created_at": "2026-02-01T10:00:00+00:00",
-            "source": "manual",
-            "git_commit": "unknown",
-            **fields,
-        }
-        return write_json(models / "inference_policy.json", document)
 
-    return write
+@pytest.fixture
+def write_policy() -> Callable[..., Path]:
+    """Factory: ``write_policy(models_dir, **fields)``, see :func:`write_example_policy`."""
+    return write_example_policy
 
 
 @pytest.fixture

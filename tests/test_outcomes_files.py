@@ -25,7 +25,7 @@ import pytest
 
 from test_cli_support import POLICY_NAME, Result, cli_env, normalise, run_cli
 
-from conftest import EXAMPLE_HOME, write_json
+from conftest import EXAMPLE_HOME, write_example_policy
 
 FORMATS = ("text", "github", "json")
 
@@ -92,20 +92,7 @@ def _assert_github_is_the_text(runs: dict[str, tuple[Path, Result]]) -> None:
 
 def _policy(home: Path, **fields: Any) -> Path:
     """Write a valid policy for run_001 (example store, threshold 0.62) into ``home``."""
-    document = {
-        "policy_version": "v1",
-        "model_dir": "models/run_001",
-        "model_schema_hash": "f3a9c2d1e8b7",
-        "model_label_set": ["browse", "code", "meeting", "write"],
-        "calibrator_store_dir": "artifacts/calibrator_store",
-        "calibration_method": "temperature",
-        "reject_threshold": 0.62,
-        "created_at": "2026-02-01T10:00:00+00:00",
-        "source": "manual",
-        "git_commit": "unknown",
-        **fields,
-    }
-    return write_json(home / "models" / POLICY_NAME, document)
+    return write_example_policy(home / "models", **fields)
 
 
 def _summary_value(stdout: str, name: str) -> str:

@@ -29,6 +29,7 @@ from taskclf.tune.report import format_threshold
 from taskclf.tune.scores import ScoreRow
 from taskclf.tune.sweep import tune_reject
 from test_cli_support import POLICY_NAME, Result, run_cli
+from test_cli_tune import ROWS
 
 from conftest import EXAMPLE_LABELS, EXAMPLE_SCHEMA_HASH, REPO_ROOT
 
@@ -37,20 +38,8 @@ SWEEP = ("--thresholds", "0.5:0.8:0.1", "--reject-rate-max", "0.5")
 FORMATS = ("text", "github", "json")
 CERTIFIED = ("--apply-calibrator", "--per-user", "--target-accuracy", "0.9")
 
-# (label, predicted, confidence, user_id): the rows of test_cli_tune.py, whose
-# sweep over SWEEP chooses 0.6 (accuracy 5/6 on the 6 rows it accepts).
-ROWS = (
-    ("code", "code", 0.95, "alice"),
-    ("code", "code", 0.85, "alice"),
-    ("write", "write", 0.90, "bob"),
-    ("browse", "browse", 0.75, "bob"),
-    ("meeting", "meeting", 0.65, "bob"),
-    ("code", "write", 0.72, "alice"),
-    ("browse", "code", 0.55, "alice"),
-    ("write", "write", 0.58, "bob"),
-    ("meeting", "browse", 0.45, "carol"),
-    ("code", "code", 0.40, "alice"),
-)
+# ROWS (label, predicted, confidence, user_id) are test_cli_tune.py's: their sweep
+# over SWEEP chooses 0.6 (accuracy 5/6 on the 6 rows it accepts).
 INVALID_ROWS = 25  # more than the report lists one by one
 
 _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})")
