@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from taskclf.cli.output import OutputUnavailable, caused_by_interrupt
-from taskclf.cli.report import Annotation, Outcome, ResultBuilder, reporter_named
+from taskclf.cli.report import REPORTERS, Annotation, Outcome, ResultBuilder, reporter_named
 
 __all__ = [
     "EXIT_CODES_EPILOG",
@@ -89,8 +89,8 @@ class Context:
     A command reports only through this object: :meth:`report` hands it the
     command's typed :class:`~taskclf.cli.report.Outcome`; :meth:`out` and
     :meth:`body` print what comes before it (lines a question refers to, a
-    document); :meth:`warn`, :meth:`annotate` and :meth:`conclude` add to the
-    run's :class:`~taskclf.cli.report.Result` directly. The reporter picked by
+    document); :meth:`warn` and :meth:`annotate` add to the run's
+    :class:`~taskclf.cli.report.Result` directly. The reporter picked by
     ``--format`` renders it (see :mod:`taskclf.cli.report`).
     """
 
@@ -180,15 +180,6 @@ class Context:
         """
         self.result.report(outcome)
         return outcome.exit_code
-
-    def conclude(self, ok: bool, **fields: Any) -> None:
-        """Say whether the run succeeded, with the command's fields of the JSON report.
-
-        The JSON report always has ``command``, ``ok`` and ``policy_file``
-        (a ``policy_file`` field replaces the latter: validate names its own
-        files).
-        """
-        self.result.conclude(ok, fields)
 
 
 def _folder_argument(name: str, value: str) -> Path:
@@ -369,13 +360,13 @@ def add_location_options(parser: argparse.ArgumentParser, *, suppress: bool) -> 
 
 
 def add_output_options(parser: argparse.ArgumentParser) -> None:
-    """Add ``--format``: the reporters of :mod:`taskclf.cli.report`, by name."""
+    """Add ``--format``: the reporters of :mod:`taskclf.cli.report`, by name, with their help."""
+    default, *others = REPORTERS.values()
     parser.add_argument(
         "--format",
-        choices=("text", "json", "github"),
-        default="text",
-        help="text for people (default); json: one JSON object for scripts; github: the "
-        "text report with a GitHub Actions ::error or ::warning annotation per problem",
+        choices=tuple(REPORTERS),
+        default=default.name,
+        help="; ".join([default.help, *(f"{kind.name}: {kind.help}" for kind in others)]),
     )
 
 
